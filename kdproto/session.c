@@ -1,0 +1,536 @@
+/* session.c: host side of KD: requests out, replies and state changes in.
+ * One data packet in flight (kd_link); the ACK of a reply is written as soon
+ * as the reply is read, so the next request follows it back to back. */
+#include "session.h"
+#include "kd_framer.h"
+#include "kd_le.h"
+#include "kd_link.h"
+#include "kd_status.h"
+#include "kd_wire.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct session {
+    struct transport *t;
+    struct session_config cfg;
+    enum kd_link_flavour flavour;
+    struct kd_link link;
+    struct kd_framer framer;
+    uint8_t rx[TRANSPORT_MESSAGE_MAX];
+    uint8_t tx[KD_PACKET_MAX];
+    /* The one state change waiting for wait_event (its extra bytes live in sc_buf). */
+    bool have_sc;
+    struct kd_state_change sc;
+    uint8_t sc_buf[KD_PACKET_MAX];
+    /* The reply the current request waits for. */
+    uint32_t want_api;
+    bool waiting, have_reply;
+    uint8_t reply_buf[KD_PACKET_MAX];
+    size_t reply_len;
+    bool stopped;
+    struct session_stats st;
+    char error[256];
+};
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int fail(struct session *s, int rc, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(s->error, sizeof s->error, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+int session_new(struct transport *t, const struct session_config *cfg, struct session **out)
+{
+    *out = NULL;
+    if (!t)
+        return KD_ERR_ARG;
+    struct session *s = calloc(1, sizeof *s);
+    if (!s)
+        return KD_ERR_NOMEM;
+    s->t = t;
+    if (cfg)
+        s->cfg = *cfg;
+    if (s->cfg.request_timeout_ms <= 0)
+        s->cfg.request_timeout_ms = 1000;
+    if (s->cfg.retries <= 0)
+        s->cfg.retries = 5;
+    s->flavour = transport_kind(t) == TRANSPORT_MESSAGES ? KD_LINK_KDNET : KD_LINK_SERIAL;
+    kd_link_init(&s->link, KD_LINK_HOST, s->flavour);
+    kd_framer_init(&s->framer);
+    *out = s;
+    return KD_OK;
+}
+
+void session_free(struct session *s) { free(s); }
+
+bool session_stopped(const struct session *s) { return s->stopped; }
+void session_stats(const struct session *s, struct session_stats *out) { *out = s->st; }
+const char *session_error(const struct session *s) { return s->error; }
+
+static int write_out(struct session *s, const struct kd_link_out *o, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        int rc = transport_write(s->t, o[i].data, o[i].len, s->cfg.request_timeout_ms);
+        if (rc != KD_OK)
+            return fail(s, rc, "send: %s", transport_error(s->t));
+    }
+    return KD_OK;
+}
+
+static int send_data(struct session *s, uint16_t type, const uint8_t *p, size_t n);
+
+/* What the target asks of a debugger while running: answered at once, or
+ * it stalls (a CreateFile left unanswered blocks its boot). */
+static void answer_file_io(struct session *s, const uint8_t *p, size_t n)
+{
+    struct kd_file_io req, rep;
+    s->st.file_requests++;
+    if (kd_api_io_file_decode(p, n, &req) != KD_OK)
+        return;
+    kd_api_io_file_reply(&rep, &req, STATUS_NO_SUCH_FILE);
+    uint8_t buf[KD_API_FILE_IO_SIZE];
+    size_t used;
+    if (kd_api_io_file_encode(&rep, buf, sizeof buf, &used) == KD_OK)
+        send_data(s, KD_PACKET_TYPE_KD_FILE_IO, buf, used);
+}
+
+static void on_debug_io(struct session *s, const uint8_t *p, size_t n)
+{
+    struct kd_debug_io io;
+    if (kd_api_io_debug_decode(p, n, &io) != KD_OK)
+        return;
+    if (io.api == DbgKdPrintStringApi) {
+        s->st.prints++;
+        if (s->cfg.on_print)
+            s->cfg.on_print(s->cfg.user, (const char *)io.data, io.text_len);
+    } else if (io.api == DbgKdGetStringApi) {
+        struct kd_debug_io rep;
+        uint8_t buf[KD_API_DEBUG_IO_SIZE];
+        size_t used;
+        if (kd_api_io_get_string_reply(&rep, &io, "", 0) == KD_OK &&
+            kd_api_io_debug_encode(&rep, buf, sizeof buf, &used) == KD_OK)
+            send_data(s, KD_PACKET_TYPE_KD_DEBUG_IO, buf, used);
+    }
+}
+
+static void on_data(struct session *s, const struct kd_packet *pkt)
+{
+    switch (pkt->type) {
+    case KD_PACKET_TYPE_KD_STATE_CHANGE64:
+        memcpy(s->sc_buf, pkt->payload, pkt->count);
+        if (kd_api_state_decode(s->sc_buf, pkt->count, &s->sc) == KD_OK) {
+            s->have_sc = true;
+            s->stopped = true;
+            s->st.state_changes++;
+        } else {
+            s->st.bad_packets++;
+        }
+        break;
+    case KD_PACKET_TYPE_KD_STATE_MANIPULATE:
+        if (s->waiting && pkt->count >= 4 && kd_le32(pkt->payload) == s->want_api) {
+            memcpy(s->reply_buf, pkt->payload, pkt->count);
+            s->reply_len = pkt->count;
+            s->have_reply = true;
+            s->st.replies++;
+        }
+        break;
+    case KD_PACKET_TYPE_KD_DEBUG_IO:
+        on_debug_io(s, pkt->payload, pkt->count);
+        break;
+    case KD_PACKET_TYPE_KD_FILE_IO:
+        answer_file_io(s, pkt->payload, pkt->count);
+        break;
+    default:
+        break;
+    }
+}
+
+static int on_packet(struct session *s, const struct kd_packet *pkt)
+{
+    struct kd_link_result res;
+    int rc = kd_link_receive(&s->link, pkt, &res);
+    if (rc != KD_OK)
+        return rc;
+    rc = write_out(s, res.out, res.nout);
+    if (res.event == KD_LINK_EV_RESEND)
+        s->st.resends_received++;
+    if (res.event == KD_LINK_EV_RESET)
+        s->st.resets_received++;
+    if (res.event == KD_LINK_EV_DUPLICATE)
+        s->st.duplicates++;
+    if (res.event == KD_LINK_EV_DATA)
+        on_data(s, pkt);
+    return rc;
+}
+
+/* Reads once (waiting at most timeout_ms) and handles every packet in it. */
+static int pump(struct session *s, int timeout_ms)
+{
+    size_t got = 0;
+    int rc = transport_read(s->t, s->rx, sizeof s->rx, timeout_ms < 0 ? 0 : timeout_ms, &got);
+    if (rc != KD_OK)
+        return rc;
+    if (s->flavour == KD_LINK_KDNET) {
+        struct kd_packet pkt;
+        size_t used;
+        if (got == 1 && s->rx[0] == KD_BREAKIN_BYTE)
+            return KD_OK;
+        if (kd_wire_parse(s->rx, got, false, &pkt, &used) != KD_OK) {
+            struct kd_link_out o;
+            s->st.bad_packets++;
+            if (kd_link_bad_packet(&s->link, &o) == KD_OK)
+                write_out(s, &o, 1);
+            return KD_OK;
+        }
+        return on_packet(s, &pkt);
+    }
+    size_t off = 0;
+    while (off < got) {
+        size_t used = 0;
+        struct kd_framer_event ev;
+        int r = kd_framer_next(&s->framer, s->rx + off, got - off, &used, &ev);
+        off += used;
+        if (r != 1)
+            break;
+        if (ev.kind == KD_FRAMER_PACKET) {
+            rc = on_packet(s, &ev.packet);
+            if (rc != KD_OK)
+                return rc;
+        } else if (ev.kind == KD_FRAMER_ERROR) {
+            struct kd_link_out o;
+            s->st.bad_packets++;
+            if (kd_link_bad_packet(&s->link, &o) == KD_OK)
+                write_out(s, &o, 1);
+        }
+    }
+    return KD_OK;
+}
+
+/* Waits until our pending data packet is ACKed, retransmitting on silence. */
+static int wait_acked(struct session *s)
+{
+    int tries = 0;
+    int64_t deadline = now_ms() + s->cfg.request_timeout_ms;
+    while (kd_link_busy(&s->link)) {
+        int64_t left = deadline - now_ms();
+        int rc = left > 0 ? pump(s, (int)left) : KD_ERR_TIMEOUT;
+        if (rc == KD_ERR_TIMEOUT) {
+            if (++tries > s->cfg.retries)
+                return fail(s, KD_ERR_TIMEOUT, "no acknowledgement from the target after %d tries",
+                            tries);
+            struct kd_link_out o;
+            if (kd_link_timeout(&s->link, &o) == KD_OK) {
+                s->st.retransmits++;
+                rc = write_out(s, &o, 1);
+                if (rc != KD_OK)
+                    return rc;
+            }
+            deadline = now_ms() + s->cfg.request_timeout_ms;
+        } else if (rc != KD_OK) {
+            return fail(s, rc, "link: %s", transport_error(s->t));
+        }
+    }
+    return KD_OK;
+}
+
+static int send_data(struct session *s, uint16_t type, const uint8_t *p, size_t n)
+{
+    int rc = wait_acked(s);
+    if (rc != KD_OK)
+        return rc;
+    struct kd_link_out o;
+    rc = kd_link_send_data(&s->link, type, p, n, &o);
+    if (rc != KD_OK)
+        return fail(s, rc, "cannot build packet: %s", kd_status_str(rc));
+    return write_out(s, &o, 1);
+}
+
+/* Sends a manipulate request and waits for its reply (decoded into *reply,
+ * whose data points into the session until the next request). */
+static int request(struct session *s, const struct kd_manip *req, struct kd_manip *reply)
+{
+    size_t used;
+    if (!s->stopped)
+        return fail(s, KD_ERR_STATE, "the target is running");
+    int rc = kd_api_manip_encode(req, s->tx, sizeof s->tx, &used);
+    if (rc != KD_OK)
+        return fail(s, rc, "cannot encode request: %s", kd_status_str(rc));
+    s->want_api = req->api;
+    s->waiting = true;
+    s->have_reply = false;
+    s->st.requests++;
+    rc = send_data(s, KD_PACKET_TYPE_KD_STATE_MANIPULATE, s->tx, used);
+    if (rc == KD_OK)
+        rc = wait_acked(s);
+    int64_t deadline = now_ms() + s->cfg.request_timeout_ms * (s->cfg.retries + 1);
+    while (rc == KD_OK && !s->have_reply) {
+        int64_t left = deadline - now_ms();
+        if (left <= 0) {
+            rc = fail(s, KD_ERR_TIMEOUT, "no reply to %s", kd_api_name(req->api));
+            break;
+        }
+        rc = pump(s, (int)left);
+        if (rc == KD_ERR_TIMEOUT)
+            rc = KD_OK;
+        else if (rc != KD_OK)
+            fail(s, rc, "link: %s", transport_error(s->t));
+    }
+    s->waiting = false;
+    if (rc != KD_OK)
+        return rc;
+    rc = kd_api_manip_decode(s->reply_buf, s->reply_len, reply);
+    if (rc != KD_OK)
+        return fail(s, rc, "malformed reply: %s", kd_status_str(rc));
+    return KD_OK;
+}
+
+static int break_in_bytes(struct session *s)
+{
+    static const uint8_t b = KD_BREAKIN_BYTE;
+    return transport_write(s->t, &b, 1, s->cfg.request_timeout_ms);
+}
+
+int session_poll(struct session *s, int timeout_ms)
+{
+    int64_t deadline = now_ms() + timeout_ms;
+    do {
+        int64_t left = deadline - now_ms();
+        int rc = pump(s, left > 0 ? (int)left : 0);
+        if (rc == KD_ERR_TIMEOUT)
+            return KD_OK;
+        if (rc != KD_OK)
+            return fail(s, rc, "link: %s", transport_error(s->t));
+    } while (!s->have_sc && now_ms() < deadline);
+    return KD_OK;
+}
+
+int session_connect(struct session *s, int timeout_ms, struct kd_state_change *sc)
+{
+    int64_t deadline = now_ms() + timeout_ms;
+    int64_t next_kick = 0;
+    while (!s->have_sc) {
+        int64_t now = now_ms();
+        if (now >= deadline)
+            return fail(s, KD_ERR_TIMEOUT, "the target did not answer within %d ms", timeout_ms);
+        if (now >= next_kick) {
+            /* Serial: RESET resynchronises ids, 'b' stops a running target.
+             * KDNET: writes fail until the target has shaken hands. */
+            struct kd_link_out o;
+            if (s->flavour == KD_LINK_SERIAL && kd_link_reset(&s->link, &o) == KD_OK)
+                write_out(s, &o, 1);
+            int rc = break_in_bytes(s);
+            if (rc != KD_OK && rc != KD_ERR_NOKEY && rc != KD_ERR_TIMEOUT)
+                return fail(s, rc, "break-in: %s", transport_error(s->t));
+            next_kick = now + 1000;
+        }
+        int64_t left = (next_kick < deadline ? next_kick : deadline) - now_ms();
+        int rc = pump(s, left > 0 ? (int)left : 0);
+        if (rc != KD_OK && rc != KD_ERR_TIMEOUT)
+            return fail(s, rc, "link: %s", transport_error(s->t));
+    }
+    if (sc)
+        *sc = s->sc;
+    s->have_sc = false; /* delivered here, not again by wait_event */
+    return KD_OK;
+}
+
+/* ---- the target operations ------------------------------------------------------ */
+
+static int op_get_version(void *ctx, struct kd_version *v)
+{
+    struct session *s = ctx;
+    struct kd_manip req, rep;
+    kd_api_manip_req_get_version(&req);
+    int rc = request(s, &req, &rep);
+    if (rc != KD_OK)
+        return rc;
+    if (rep.return_status != STATUS_SUCCESS)
+        return fail(s, KD_ERR_TARGET, "GetVersion failed: 0x%08x", rep.return_status);
+    *v = rep.u.version;
+    return KD_OK;
+}
+
+static int op_read_virtual(void *ctx, uint64_t addr, uint8_t *buf, uint32_t len, uint32_t *got)
+{
+    struct session *s = ctx;
+    struct kd_manip req, rep;
+    *got = 0;
+    int rc = kd_api_manip_req_read_virtual(&req, addr, len);
+    if (rc != KD_OK)
+        return rc;
+    rc = request(s, &req, &rep);
+    if (rc != KD_OK)
+        return rc;
+    uint32_t n = rep.u.memory.actual;
+    if (n > len)
+        n = len;
+    if (n > rep.data_len)
+        n = (uint32_t)rep.data_len;
+    if (n == 0)
+        return KD_ERR_TARGET;
+    memcpy(buf, rep.data, n);
+    *got = n;
+    return KD_OK;
+}
+
+static int op_write_virtual(void *ctx, uint64_t addr, const uint8_t *buf, uint32_t len,
+                            uint32_t *done)
+{
+    struct session *s = ctx;
+    struct kd_manip req, rep;
+    *done = 0;
+    int rc = kd_api_manip_req_write_virtual(&req, addr, buf, len);
+    if (rc != KD_OK)
+        return rc;
+    rc = request(s, &req, &rep);
+    if (rc != KD_OK)
+        return rc;
+    *done = rep.u.memory.actual;
+    return rep.return_status == STATUS_SUCCESS ? KD_OK : KD_ERR_TARGET;
+}
+
+static int op_read_control(void *ctx, uint16_t cpu, uint64_t selector, uint8_t *buf,
+                           uint32_t len, uint32_t *got)
+{
+    struct session *s = ctx;
+    struct kd_manip req, rep;
+    *got = 0;
+    int rc = kd_api_manip_req_read_control(&req, cpu, selector, len);
+    if (rc != KD_OK)
+        return rc;
+    rc = request(s, &req, &rep);
+    if (rc != KD_OK)
+        return rc;
+    uint32_t n = rep.u.memory.actual;
+    if (n > len)
+        n = len;
+    if (n > rep.data_len)
+        n = (uint32_t)rep.data_len;
+    if (rep.return_status != STATUS_SUCCESS || n == 0)
+        return KD_ERR_TARGET;
+    memcpy(buf, rep.data, n);
+    *got = n;
+    return KD_OK;
+}
+
+static int op_get_context(void *ctx, uint16_t cpu, uint8_t *buf, uint32_t len, uint32_t *got)
+{
+    struct session *s = ctx;
+    struct kd_manip req, rep;
+    *got = 0;
+    kd_api_manip_req_get_context(&req, cpu);
+    int rc = request(s, &req, &rep);
+    if (rc != KD_OK)
+        return rc;
+    if (rep.return_status != STATUS_SUCCESS)
+        return KD_ERR_TARGET;
+    uint32_t n = rep.data_len < len ? (uint32_t)rep.data_len : len;
+    memcpy(buf, rep.data, n);
+    *got = n;
+    return KD_OK;
+}
+
+static int op_write_breakpoint(void *ctx, uint64_t addr, uint32_t *handle)
+{
+    struct session *s = ctx;
+    struct kd_manip req, rep;
+    kd_api_manip_req_write_breakpoint(&req, addr);
+    int rc = request(s, &req, &rep);
+    if (rc != KD_OK)
+        return rc;
+    if (rep.return_status != STATUS_SUCCESS)
+        return fail(s, KD_ERR_TARGET, "WriteBreakPoint at 0x%llx failed: 0x%08x",
+                    (unsigned long long)addr, rep.return_status);
+    *handle = rep.u.write_bp.handle;
+    return KD_OK;
+}
+
+static int op_restore_breakpoint(void *ctx, uint32_t handle)
+{
+    struct session *s = ctx;
+    struct kd_manip req, rep;
+    kd_api_manip_req_restore_breakpoint(&req, handle);
+    int rc = request(s, &req, &rep);
+    if (rc != KD_OK)
+        return rc;
+    return rep.return_status == STATUS_SUCCESS ? KD_OK : KD_ERR_TARGET;
+}
+
+static int op_resume(void *ctx, uint32_t status)
+{
+    struct session *s = ctx;
+    struct kd_manip req;
+    /* Dr7 0x400 and symbol start 1 ("leave unchanged") as WinDbg sends. */
+    struct kd_control_set_amd64 set = {.trace_flag = 0, .dr7 = 0x400, .symbol_start = 1,
+                                       .symbol_end = 0};
+    if (!s->stopped)
+        return fail(s, KD_ERR_STATE, "the target is already running");
+    kd_api_manip_req_continue2(&req, status, &set);
+    size_t used;
+    int rc = kd_api_manip_encode(&req, s->tx, sizeof s->tx, &used);
+    if (rc != KD_OK)
+        return rc;
+    s->have_sc = false;
+    rc = send_data(s, KD_PACKET_TYPE_KD_STATE_MANIPULATE, s->tx, used);
+    if (rc == KD_OK)
+        rc = wait_acked(s);
+    if (rc == KD_OK)
+        s->stopped = false;
+    return rc;
+}
+
+static int op_break_in(void *ctx)
+{
+    struct session *s = ctx;
+    if (s->stopped)
+        return KD_OK;
+    int rc = break_in_bytes(s);
+    return rc == KD_OK ? KD_OK : fail(s, rc, "break-in: %s", transport_error(s->t));
+}
+
+static int op_wait_event(void *ctx, int timeout_ms, struct kd_state_change *sc)
+{
+    struct session *s = ctx;
+    if (!s->have_sc) {
+        int rc = session_poll(s, timeout_ms);
+        if (rc != KD_OK)
+            return rc;
+    }
+    if (!s->have_sc)
+        return KD_ERR_TIMEOUT;
+    *sc = s->sc;
+    s->have_sc = false;
+    return KD_OK;
+}
+
+static const struct kd_target_ops session_ops = {
+    .get_version = op_get_version,
+    .read_virtual = op_read_virtual,
+    .write_virtual = op_write_virtual,
+    .read_control = op_read_control,
+    .get_context = op_get_context,
+    .write_breakpoint = op_write_breakpoint,
+    .restore_breakpoint = op_restore_breakpoint,
+    .resume = op_resume,
+    .break_in = op_break_in,
+    .wait_event = op_wait_event,
+};
+
+struct kd_target session_target(struct session *s)
+{
+    struct kd_target t = {&session_ops, s};
+    return t;
+}

@@ -1,0 +1,235 @@
+/* sim_profile.h: the one table of Windows 10 2004 (build 19041) x64 structure
+ * offsets and version values kdsim lays its memory out with. Every value has
+ * its source next to it in sim_profile.c; kdwatch's tests can check their own
+ * built-in profile against sim_profile_table()/sim_profile_lookup().
+ *
+ * Sources (abbreviations used in sim_profile.c):
+ *   NTDIFF-KT  ntdiff/headers Win10_2004_20H1/x64/System32/ntdll.dll/Standalone/_KTHREAD.h
+ *   NTDIFF-EP  ntdiff/headers Win10_2004_20H1/x64/System32/ntdll.dll/Standalone/_EPROCESS.h
+ *   NTDIFF-ET  ntdiff/headers Win10_2004_20H1/x64/System32/ntoskrnl.exe/ALL_SORTED.h (_ETHREAD)
+ *   NTDIFF-PCR ntdiff/headers Win10_2004_20H1/x64/System32/ntdll.dll/Standalone/_KPCR.h
+ *              (_KPCR, _KPRCB, _KSPECIAL_REGISTERS, _KPROCESSOR_STATE, _CONTEXT)
+ *   KDP        ../shared/docs/kd-protocol.md (section given) */
+#ifndef SIM_PROFILE_H
+#define SIM_PROFILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SIM_BUILD 19041
+
+/* KTHREAD (NTDIFF-KT) */
+#define SIM_KTHREAD_INITIAL_STACK 0x28
+#define SIM_KTHREAD_STACK_LIMIT 0x30
+#define SIM_KTHREAD_STACK_BASE 0x38
+#define SIM_KTHREAD_KERNEL_STACK 0x58
+#define SIM_KTHREAD_APC_PROCESS 0xB8 /* ApcState (0x98) + KAPC_STATE.Process (0x20) */
+#define SIM_KTHREAD_TEB 0xF0
+#define SIM_KTHREAD_STATE 0x184
+#define SIM_KTHREAD_WAIT_REASON 0x283
+#define SIM_KTHREAD_QUEUE_LIST_ENTRY 0x208
+#define SIM_KTHREAD_NEXT_PROCESSOR 0x218
+#define SIM_KTHREAD_PROCESS 0x220
+#define SIM_KTHREAD_THREAD_LIST_ENTRY 0x2F8
+#define SIM_KTHREAD_SIZE 0x430
+
+/* ETHREAD (NTDIFF-ET) */
+#define SIM_ETHREAD_START_ADDRESS 0x450
+#define SIM_ETHREAD_CID 0x478 /* CLIENT_ID { UniqueProcess, UniqueThread } */
+#define SIM_ETHREAD_IRP_LIST 0x4B0
+#define SIM_ETHREAD_WIN32_START_ADDRESS 0x4D0
+#define SIM_ETHREAD_THREAD_LIST_ENTRY 0x4E8
+#define SIM_ETHREAD_SIZE 0x898
+
+/* KPROCESS / EPROCESS (NTDIFF-EP) */
+#define SIM_KPROCESS_DIRECTORY_TABLE_BASE 0x28
+#define SIM_KPROCESS_THREAD_LIST_HEAD 0x30
+#define SIM_EPROCESS_UNIQUE_PROCESS_ID 0x440
+#define SIM_EPROCESS_ACTIVE_PROCESS_LINKS 0x448
+#define SIM_EPROCESS_INHERITED_FROM_PID 0x540
+#define SIM_EPROCESS_PEB 0x550
+#define SIM_EPROCESS_IMAGE_FILE_NAME 0x5A8 /* UCHAR[15] */
+#define SIM_EPROCESS_THREAD_LIST_HEAD 0x5E0
+#define SIM_EPROCESS_ACTIVE_THREADS 0x5F0
+#define SIM_EPROCESS_SIZE 0xA40
+
+/* KPCR / KPRCB (NTDIFF-PCR) */
+#define SIM_KPCR_GDT_BASE 0x00
+#define SIM_KPCR_TSS_BASE 0x08
+#define SIM_KPCR_SELF 0x18
+#define SIM_KPCR_CURRENT_PRCB 0x20
+#define SIM_KPCR_IDT_BASE 0x38
+#define SIM_KPCR_KD_VERSION_BLOCK 0x108
+#define SIM_KPCR_PRCB 0x180
+#define SIM_KPCR_SIZE 0xB080
+#define SIM_KPRCB_CURRENT_THREAD 0x08
+#define SIM_KPRCB_NEXT_THREAD 0x10
+#define SIM_KPRCB_IDLE_THREAD 0x18
+#define SIM_KPRCB_NUMBER 0x24
+#define SIM_KPRCB_CPU_TYPE 0x40
+#define SIM_KPRCB_MHZ 0x44
+#define SIM_KPRCB_PROC_STATE 0x100 /* KPROCESSOR_STATE: SpecialRegisters at +0 */
+#define SIM_KPRCB_PROC_STATE_CONTEXT 0x1F0 /* KPROCESSOR_STATE.ContextFrame (+0xF0) */
+#define SIM_KPRCB_DPC_ROUTINE 0x30A0 /* CurrentDpcRoutine */
+#define SIM_KPRCB_DPC_STACK 0x3110
+#define SIM_KPRCB_VENDOR_STRING 0x8590
+#define SIM_KPRCB_CONTEXT 0x85C0
+#define SIM_KPRCB_ISR_STACK 0x85D8
+#define SIM_KPRCB_SIZE 0xAF00
+
+/* KSPECIAL_REGISTERS (NTDIFF-PCR, KDP 4.3) */
+#define SIM_KSPECIAL_CR0 0x00
+#define SIM_KSPECIAL_CR3 0x10
+#define SIM_KSPECIAL_CR4 0x18
+#define SIM_KSPECIAL_KERNEL_DR6 0x40
+#define SIM_KSPECIAL_KERNEL_DR7 0x48
+#define SIM_KSPECIAL_GDTR_LIMIT 0x56
+#define SIM_KSPECIAL_GDTR_BASE 0x58
+#define SIM_KSPECIAL_IDTR_LIMIT 0x66
+#define SIM_KSPECIAL_IDTR_BASE 0x68
+#define SIM_KSPECIAL_TR 0x70
+#define SIM_KSPECIAL_MXCSR 0x74
+#define SIM_KSPECIAL_MSR_GS_BASE 0xA8
+#define SIM_KSPECIAL_MSR_LSTAR 0xC0
+#define SIM_KSPECIAL_XCR0 0xD8
+#define SIM_KSPECIAL_SIZE 0xF0
+
+/* x64 CONTEXT (KDP 4.1, NTDIFF-PCR) */
+#define SIM_CONTEXT_FLAGS 0x30
+#define SIM_CONTEXT_MXCSR 0x34
+#define SIM_CONTEXT_SEG_CS 0x38
+#define SIM_CONTEXT_SEG_DS 0x3A
+#define SIM_CONTEXT_SEG_ES 0x3C
+#define SIM_CONTEXT_SEG_FS 0x3E
+#define SIM_CONTEXT_SEG_GS 0x40
+#define SIM_CONTEXT_SEG_SS 0x42
+#define SIM_CONTEXT_EFLAGS 0x44
+#define SIM_CONTEXT_DR6 0x68
+#define SIM_CONTEXT_DR7 0x70
+#define SIM_CONTEXT_RAX 0x78
+#define SIM_CONTEXT_RCX 0x80
+#define SIM_CONTEXT_RDX 0x88
+#define SIM_CONTEXT_RBX 0x90
+#define SIM_CONTEXT_RSP 0x98
+#define SIM_CONTEXT_RBP 0xA0
+#define SIM_CONTEXT_R8 0xB8
+#define SIM_CONTEXT_R9 0xC0
+#define SIM_CONTEXT_RIP 0xF8
+#define SIM_CONTEXT_SIZE 0x4D0
+#define SIM_CONTEXT_ALL 0x10001F
+
+/* KTSS64 (KDP 6.1) and IDT gate */
+#define SIM_KTSS_RSP0 0x04
+#define SIM_KTSS_IST1 0x24 /* Ist[n] at 0x1C + 8n */
+#define SIM_KTSS_SIZE 0x68
+#define SIM_IDT_GATE_SIZE 16
+
+/* KLDR_DATA_TABLE_ENTRY (KDP 8.4) */
+#define SIM_KLDR_IN_LOAD_ORDER_LINKS 0x00
+#define SIM_KLDR_EXCEPTION_TABLE 0x10
+#define SIM_KLDR_EXCEPTION_TABLE_SIZE 0x18
+#define SIM_KLDR_DLL_BASE 0x30
+#define SIM_KLDR_ENTRY_POINT 0x38
+#define SIM_KLDR_SIZE_OF_IMAGE 0x40
+#define SIM_KLDR_FULL_DLL_NAME 0x48
+#define SIM_KLDR_BASE_DLL_NAME 0x58
+#define SIM_KLDR_FLAGS 0x68
+#define SIM_KLDR_LOAD_COUNT 0x6C
+#define SIM_KLDR_CHECKSUM 0x78
+#define SIM_KLDR_SIZE 0xA0 /* what kdsim allocates; the real entry is longer */
+
+/* KSWITCH_FRAME at KTHREAD.KernelStack of a switched-out thread: WRK x64
+ * layout (P1Home..P5Home, MxCsr/ApcBypass, Rbp, Return); 19041 UNVERIFIED. */
+#define SIM_KSWITCH_FRAME_RETURN 0x38
+#define SIM_KSWITCH_FRAME_SIZE 0x40
+
+/* Thread stacks (KDP 7.3): 24 KiB; InitialStack sits below StackBase by the
+ * NPX/KERNEL_STACK_CONTROL area (0x370 in Win10 `!thread` output we have seen;
+ * UNVERIFIED for every CPU's XSAVE size). */
+#define SIM_KERNEL_STACK_SIZE 0x6000
+#define SIM_INITIAL_STACK_GAP 0x370
+#define SIM_KTRAP_FRAME_SIZE 0x190
+
+/* KDDEBUGGER_DATA64 (KDP 5.2) */
+#define SIM_KDBG_OWNER_TAG 0x10
+#define SIM_KDBG_SIZE_FIELD 0x14
+#define SIM_KDBG_KERN_BASE 0x18
+#define SIM_KDBG_BREAKPOINT_WITH_STATUS 0x20
+#define SIM_KDBG_SAVED_CONTEXT 0x28
+#define SIM_KDBG_PS_LOADED_MODULE_LIST 0x48
+#define SIM_KDBG_PS_ACTIVE_PROCESS_HEAD 0x50
+#define SIM_KDBG_KI_BUGCHECK_DATA 0x88
+#define SIM_KDBG_KI_PROCESSOR_BLOCK 0x218
+#define SIM_KDBG_OFF_KTHREAD_NEXT_PROCESSOR 0x298
+#define SIM_KDBG_OFF_KTHREAD_TEB 0x29A
+#define SIM_KDBG_OFF_KTHREAD_KERNEL_STACK 0x29C
+#define SIM_KDBG_OFF_KTHREAD_INITIAL_STACK 0x29E
+#define SIM_KDBG_OFF_KTHREAD_APC_PROCESS 0x2A0
+#define SIM_KDBG_OFF_KTHREAD_STATE 0x2A2
+#define SIM_KDBG_SIZE_EPROCESS 0x2A8
+#define SIM_KDBG_OFF_EPROCESS_PEB 0x2AA
+#define SIM_KDBG_OFF_EPROCESS_PARENT_CID 0x2AC
+#define SIM_KDBG_OFF_EPROCESS_DTB 0x2AE
+#define SIM_KDBG_SIZE_PRCB 0x2B0
+#define SIM_KDBG_OFF_PRCB_DPC_ROUTINE 0x2B2
+#define SIM_KDBG_OFF_PRCB_CURRENT_THREAD 0x2B4
+#define SIM_KDBG_OFF_PRCB_MHZ 0x2B6
+#define SIM_KDBG_OFF_PRCB_CPU_TYPE 0x2B8
+#define SIM_KDBG_OFF_PRCB_VENDOR_STRING 0x2BA
+#define SIM_KDBG_OFF_PRCB_PROC_STATE_CONTEXT 0x2BC
+#define SIM_KDBG_OFF_PRCB_NUMBER 0x2BE
+#define SIM_KDBG_SIZE_ETHREAD 0x2C0
+#define SIM_KDBG_SIZE_PCR 0x2E0
+#define SIM_KDBG_OFF_PCR_SELF_PCR 0x2E2
+#define SIM_KDBG_OFF_PCR_CURRENT_PRCB 0x2E4
+#define SIM_KDBG_OFF_PCR_CONTAINED_PRCB 0x2E6
+#define SIM_KDBG_OFF_PRCB_PROC_STATE_SPECIAL_REG 0x2F2
+#define SIM_KDBG_GDT_R0_CODE 0x2F4
+#define SIM_KDBG_GDT_R0_DATA 0x2F6
+#define SIM_KDBG_GDT_TSS 0x302
+#define SIM_KDBG_OFF_PRCB_CONTEXT 0x338
+#define SIM_KDBG_OFF_KTHREAD_STACK_LIMIT 0x340
+#define SIM_KDBG_OFF_KTHREAD_STACK_BASE 0x344
+#define SIM_KDBG_OFF_KTHREAD_QUEUE_LIST_ENTRY 0x348
+#define SIM_KDBG_OFF_ETHREAD_IRP_LIST 0x34C
+#define SIM_KDBG_OFF_PRCB_IDLE_THREAD 0x350
+#define SIM_KDBG_OFF_PRCB_DPC_STACK 0x354
+#define SIM_KDBG_OFF_PRCB_ISR_STACK 0x356
+#define SIM_KDBG_OFF_KTHREAD_WAIT_REASON 0x35C
+#define SIM_KDBG_SIZE 0x380 /* RS5+ full structure (KDP 5.2) */
+#define SIM_KDBG_TAG 0x4742444Bu /* "KDBG" */
+
+/* DBGKD_GET_VERSION64 (KDP 3.1) */
+#define SIM_VERSION_MAJOR 0x000F /* NT, free build */
+#define SIM_VERSION_PROTOCOL 6
+#define SIM_VERSION_SECONDARY 2
+#define SIM_VERSION_FLAGS 0x0007 /* MP | DATA | PTR64, as the Win 8.1 kernel [VEC] */
+#define SIM_VERSION_MACHINE 0x8664
+#define SIM_VERSION_MAX_PACKET 12
+#define SIM_VERSION_MAX_STATE_CHANGE 3
+#define SIM_VERSION_MAX_MANIPULATE 0x31 /* Win 8.1 [VEC]; 19041 UNVERIFIED */
+#define SIM_VERSION_SIZE 0x28
+
+/* Selectors and register values kdsim reports (KDP 6.2, 4.3 capture values). */
+#define SIM_SEL_R0_CODE 0x10
+#define SIM_SEL_R0_DATA 0x18
+#define SIM_SEL_R3_DATA 0x2B
+#define SIM_SEL_R3_CODE 0x33
+#define SIM_SEL_TSS 0x40
+#define SIM_SEL_R3_TEB 0x53
+#define SIM_CR0 0x80050033ull
+#define SIM_CR4 0x350EF8ull
+
+struct sim_profile_field {
+    const char *name;   /* "KTHREAD.InitialStack", "KDBG.OffsetKThreadStackLimit", ... */
+    uint32_t value;
+    const char *source; /* where the value comes from (abbreviations above) */
+};
+
+/* The whole table; *count = entries. */
+const struct sim_profile_field *sim_profile_table(size_t *count);
+
+/* Value of a named field: KD_OK or KD_ERR_NOTFOUND. */
+int sim_profile_lookup(const char *name, uint32_t *value);
+
+#endif

@@ -1,0 +1,98 @@
+/* check.h: the unit-test harness. One binary per tests/unit/test_<module>.c;
+ * each TEST is a function; a test passes when none of its checks failed.
+ * The binary ends with "<name>: N passed, M failed" (scripts/run_checks.sh sums them). */
+#ifndef KDW_CHECK_H
+#define KDW_CHECK_H
+
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int check_failed_now;
+static int check_passed_total;
+static int check_failed_total;
+
+static inline void check_hexdump(const char *label, const void *p, size_t n)
+{
+    const uint8_t *b = p;
+    fprintf(stderr, "    %s (%zu bytes):", label, n);
+    for (size_t i = 0; i < n; i++)
+        fprintf(stderr, "%s%02x", (i % 16) ? " " : "\n      ", b[i]);
+    fprintf(stderr, "\n");
+}
+
+#define CHECK(cond)                                                                        \
+    do {                                                                                   \
+        if (!(cond)) {                                                                     \
+            fprintf(stderr, "  %s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond);     \
+            check_failed_now = 1;                                                          \
+        }                                                                                  \
+    } while (0)
+
+#define CHECK_EQ(a, b)                                                                     \
+    do {                                                                                   \
+        uint64_t check_a_ = (uint64_t)(a), check_b_ = (uint64_t)(b);                       \
+        if (check_a_ != check_b_) {                                                        \
+            fprintf(stderr, "  %s:%d: %s == %s failed: 0x%" PRIx64 " (%" PRIu64            \
+                            ") != 0x%" PRIx64 " (%" PRIu64 ")\n",                          \
+                    __FILE__, __LINE__, #a, #b, check_a_, check_a_, check_b_, check_b_);   \
+            check_failed_now = 1;                                                          \
+        }                                                                                  \
+    } while (0)
+
+#define CHECK_STR(a, b)                                                                    \
+    do {                                                                                   \
+        const char *check_a_ = (a), *check_b_ = (b);                                       \
+        if (!check_a_ || !check_b_ || strcmp(check_a_, check_b_) != 0) {                   \
+            fprintf(stderr, "  %s:%d: %s == %s failed:\n    got:      \"%s\"\n"            \
+                            "    expected: \"%s\"\n",                                      \
+                    __FILE__, __LINE__, #a, #b, check_a_ ? check_a_ : "(null)",            \
+                    check_b_ ? check_b_ : "(null)");                                       \
+            check_failed_now = 1;                                                          \
+        }                                                                                  \
+    } while (0)
+
+#define CHECK_BYTES(got, expected, n)                                                      \
+    do {                                                                                   \
+        size_t check_n_ = (n);                                                             \
+        if (memcmp((got), (expected), check_n_) != 0) {                                    \
+            fprintf(stderr, "  %s:%d: bytes differ: %s vs %s\n", __FILE__, __LINE__, #got, \
+                    #expected);                                                            \
+            check_hexdump("got", (got), check_n_);                                         \
+            check_hexdump("expected", (expected), check_n_);                               \
+            check_failed_now = 1;                                                          \
+        }                                                                                  \
+    } while (0)
+
+/* A test is a function of no arguments, run by RUN(name). */
+#define TEST(name) static void name(void)
+
+#define RUN(fn)                                                                            \
+    do {                                                                                   \
+        check_failed_now = 0;                                                              \
+        fn();                                                                              \
+        if (check_failed_now) {                                                            \
+            fprintf(stderr, "FAIL %s\n", #fn);                                             \
+            check_failed_total++;                                                          \
+        } else {                                                                           \
+            check_passed_total++;                                                          \
+        }                                                                                  \
+    } while (0)
+
+/* Prints the closing line; returns the exit status for main. */
+static inline int check_summary(const char *name)
+{
+    printf("%s: %d passed, %d failed\n", name, check_passed_total, check_failed_total);
+    return check_failed_total ? 1 : 0;
+}
+
+/* Where ../shared lives (tests run from the repository root). */
+static inline const char *check_shared_dir(void)
+{
+    const char *d = getenv("KDW_SHARED");
+    return d ? d : "../shared";
+}
+
+#endif
