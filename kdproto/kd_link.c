@@ -9,15 +9,17 @@
 
 _Static_assert(KD_LINK_PACKET_MAX == 4017, "largest serial data packet");
 
-static bool serial(const struct kd_link *l) { return l->flavour == KD_LINK_SERIAL; }
+static bool serial(const struct kd_link *l)
+{
+    return l->flavour == KD_LINK_SERIAL;
+}
 
 static uint32_t first_send_id(const struct kd_link *l)
 {
     if (serial(l))
         return l->role == KD_LINK_TARGET ? KD_INITIAL_PACKET_ID | KD_SYNC_PACKET_ID
                                          : KD_INITIAL_PACKET_ID;
-    return l->role == KD_LINK_TARGET ? KD_LINK_KDNET_TARGET_FIRST_ID
-                                     : KD_LINK_KDNET_HOST_FIRST_ID;
+    return l->role == KD_LINK_TARGET ? KD_LINK_KDNET_TARGET_FIRST_ID : KD_LINK_KDNET_HOST_FIRST_ID;
 }
 
 /* Id after an acknowledged packet: serial toggles bit 0 and drops the sync
@@ -151,8 +153,7 @@ static void on_reset(struct kd_link *l, struct kd_link_result *res)
     res->event = KD_LINK_EV_RESET;
 }
 
-int kd_link_receive(struct kd_link *link, const struct kd_packet *pkt,
-                    struct kd_link_result *res)
+int kd_link_receive(struct kd_link *link, const struct kd_packet *pkt, struct kd_link_result *res)
 {
     if (res)
         result_clear(res);
@@ -262,9 +263,15 @@ int kd_link_bad_packet(struct kd_link *link, struct kd_link_out *out)
     return KD_OK;
 }
 
-bool kd_link_busy(const struct kd_link *link) { return link && link->pending; }
+bool kd_link_busy(const struct kd_link *link)
+{
+    return link && link->pending;
+}
 
-uint32_t kd_link_next_id(const struct kd_link *link) { return link ? link->next_id : 0; }
+uint32_t kd_link_next_id(const struct kd_link *link)
+{
+    return link ? link->next_id : 0;
+}
 
 const char *kd_link_event_name(enum kd_link_event event)
 {

@@ -22,7 +22,7 @@
 #include <stdint.h>
 
 #define KD_LINK_PACKET_MAX (KD_HEADER_SIZE + KD_PACKET_MAX + 1)
-#define KD_LINK_MAX_OUT 2 /* at most a control packet then a data packet */
+#define KD_LINK_MAX_OUT 2                       /* at most a control packet then a data packet */
 #define KD_LINK_KDNET_HOST_FIRST_ID 0x80000000u /* WinDbg's first id on KDNET */
 #define KD_LINK_KDNET_TARGET_FIRST_ID 0u        /* boot debugger's first id on KDNET */
 
@@ -70,8 +70,8 @@ struct kd_link {
     bool expect_known;  /* SERIAL HOST: false until the first data packet */
     uint32_t last_id;   /* id of the last data packet accepted (duplicate filter) */
     bool have_last;
-    bool pending;       /* sent[] awaits its ACK */
-    bool have_sent;     /* sent[] holds our last data packet (for RESEND) */
+    bool pending;   /* sent[] awaits its ACK */
+    bool have_sent; /* sent[] holds our last data packet (for RESEND) */
     uint32_t sent_id;
     size_t sent_len;
     uint8_t ctl[KD_HEADER_SIZE];
@@ -113,8 +113,7 @@ int kd_link_send_data(struct kd_link *link, uint16_t type, const uint8_t *payloa
  *   connection check: KDNET HOST clears its duplicate filter and answers
  *                     RESEND id 0 (§2.7), CONNCHECK; others NONE.
  * KD_ERR_ARG if an argument is NULL. */
-int kd_link_receive(struct kd_link *link, const struct kd_packet *pkt,
-                    struct kd_link_result *res);
+int kd_link_receive(struct kd_link *link, const struct kd_packet *pkt, struct kd_link_result *res);
 
 /* The ACK is late: *out = the pending packet again, same id. KD_ERR_STATE
  * (and *out = {NULL, 0}) when nothing is pending. */

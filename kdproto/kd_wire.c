@@ -65,8 +65,8 @@ static void put_header(uint8_t *out, uint32_t leader, uint16_t type, uint16_t co
     kd_put32(out + OFF_CHECKSUM, checksum);
 }
 
-int kd_wire_build_data(uint8_t *out, size_t cap, uint16_t type, uint32_t id,
-                       const uint8_t *payload, size_t len, bool trailer, size_t *used)
+int kd_wire_build_data(uint8_t *out, size_t cap, uint16_t type, uint32_t id, const uint8_t *payload,
+                       size_t len, bool trailer, size_t *used)
 {
     if (used)
         *used = 0;
@@ -140,8 +140,7 @@ int kd_wire_parse_header(const uint8_t *buf, size_t len, struct kd_packet *pkt)
     return KD_OK;
 }
 
-int kd_wire_parse(const uint8_t *buf, size_t len, bool trailer, struct kd_packet *pkt,
-                  size_t *used)
+int kd_wire_parse(const uint8_t *buf, size_t len, bool trailer, struct kd_packet *pkt, size_t *used)
 {
     if (used)
         *used = 0;

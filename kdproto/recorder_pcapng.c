@@ -3,10 +3,10 @@
  * itself; every packet is flushed at once (a killed kdwatch loses nothing
  * already seen). KDNET datagrams get synthesized IPv4/IPv6 + UDP headers
  * with their real endpoints, so Wireshark and KDNET dissectors see UDP. */
-#include "recorder.h"
 #include "capture.h"
 #include "kd_le.h"
 #include "kd_status.h"
+#include "recorder.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -244,11 +244,20 @@ void recorder_tap(void *user, enum transport_dir dir, const uint8_t *bytes, size
     }
 }
 
-int recorder_status(const struct recorder *r) { return r->status; }
+int recorder_status(const struct recorder *r)
+{
+    return r->status;
+}
 
-const char *recorder_error(const struct recorder *r) { return r->error; }
+const char *recorder_error(const struct recorder *r)
+{
+    return r->error;
+}
 
-uint64_t recorder_count(const struct recorder *r) { return r->count; }
+uint64_t recorder_count(const struct recorder *r)
+{
+    return r->count;
+}
 
 void recorder_free(struct recorder *r)
 {

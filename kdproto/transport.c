@@ -1,7 +1,7 @@
 /* transport.c: the scheme table, URI dispatch, and the bookkeeping every
  * backend shares (deadlines, statistics, the tap, error text). */
-#include "transport_impl.h"
 #include "kd_status.h"
+#include "transport_impl.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -13,7 +13,7 @@
 
 /* A new transport is one backend file and one line here. */
 static const struct transport_ops *const backends[] = {
-    &transport_serial_ops, &transport_tcp_ops,   &transport_tcp_listen_ops,
+    &transport_serial_ops, &transport_tcp_ops,         &transport_tcp_listen_ops,
     &transport_unix_ops,   &transport_unix_listen_ops, &transport_kdnet_ops,
     &transport_usb_ops,    &transport_capture_ops,
 };
@@ -91,9 +91,15 @@ enum transport_kind transport_kind(const struct transport *t)
     return t->ops->kind_of ? t->ops->kind_of(t) : t->ops->kind;
 }
 
-const char *transport_scheme(const struct transport *t) { return t->ops->scheme; }
+const char *transport_scheme(const struct transport *t)
+{
+    return t->ops->scheme;
+}
 
-int transport_fd(const struct transport *t) { return t->ops->fd(t); }
+int transport_fd(const struct transport *t)
+{
+    return t->ops->fd(t);
+}
 
 int transport_read(struct transport *t, uint8_t *buf, size_t cap, int timeout_ms, size_t *got)
 {
@@ -125,9 +131,15 @@ void transport_describe(const struct transport *t, char *buf, size_t len)
     t->ops->describe(t, buf, len);
 }
 
-void transport_stats(const struct transport *t, struct transport_stats *out) { *out = t->stats; }
+void transport_stats(const struct transport *t, struct transport_stats *out)
+{
+    *out = t->stats;
+}
 
-const char *transport_error(const struct transport *t) { return t->error; }
+const char *transport_error(const struct transport *t)
+{
+    return t->error;
+}
 
 void transport_set_tap(struct transport *t, transport_tap_fn fn, void *user)
 {

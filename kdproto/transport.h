@@ -51,10 +51,10 @@ struct transport_endpoint {
 struct transport_stats {
     uint64_t bytes_in, bytes_out;
     uint64_t datagrams_in, datagrams_out; /* MESSAGES transports only */
-    uint64_t errors;        /* failed system calls, damaged capture frames */
-    uint64_t auth_failures; /* KDNET datagrams whose HMAC did not verify: dropped */
-    uint64_t dropped;       /* other input not delivered: not KDNET, wrong direction, replayed seq */
-    uint64_t handshakes;    /* KDNET responses sent (each one sets a new data key) */
+    uint64_t errors;                      /* failed system calls, damaged capture frames */
+    uint64_t auth_failures;               /* KDNET datagrams whose HMAC did not verify: dropped */
+    uint64_t dropped;    /* other input not delivered: not KDNET, wrong direction, replayed seq */
+    uint64_t handshakes; /* KDNET responses sent (each one sets a new data key) */
 };
 
 /* What the last successful read delivered. Live links report the receive

@@ -22,15 +22,15 @@
 
 struct capture_link {
     struct capture_reader *r;
-    int evfd;           /* always readable: a file never makes a reader wait */
+    int evfd; /* always readable: a file never makes a reader wait */
     bool ended;
-    int end_status;     /* KD_ERR_CLOSED at the end, KD_ERR_FORMAT for damage */
+    int end_status; /* KD_ERR_CLOSED at the end, KD_ERR_FORMAT for damage */
     char end_text[200];
     uint64_t records;
-    bool have_target;   /* KDNET: who the target is (see read_message) */
+    bool have_target; /* KDNET: who the target is (see read_message) */
     bool target_from_poke;
     struct transport_endpoint target;
-    uint8_t *pending;   /* stream: the rest of a chunk larger than the caller's buffer */
+    uint8_t *pending; /* stream: the rest of a chunk larger than the caller's buffer */
     size_t pend_len, pend_off, pend_cap;
     enum transport_dir pend_dir;
     struct timespec pend_time;
@@ -83,7 +83,8 @@ static void to_timespec(double t, struct timespec *ts)
     ts->tv_nsec = (usec % 1000000) * 1000;
 }
 
-static void rec_endpoint(int ipv, const uint8_t ip[16], uint16_t port, struct transport_endpoint *ep)
+static void rec_endpoint(int ipv, const uint8_t ip[16], uint16_t port,
+                         struct transport_endpoint *ep)
 {
     memset(ep, 0, sizeof *ep);
     ep->ip_version = ipv;
@@ -158,7 +159,7 @@ static int read_stream(struct transport *t, struct capture_link *l, uint8_t *buf
     l->pend_len = rec.len;
     l->pend_off = 0;
     l->pend_dir = rec.direction == CAPTURE_KDSTREAM_HOST_TO_TARGET ? TRANSPORT_HOST_TO_TARGET
-                                                                 : TRANSPORT_TARGET_TO_HOST;
+                                                                   : TRANSPORT_TARGET_TO_HOST;
     to_timespec(rec.time, &l->pend_time);
     l->records++;
     transport_note_io(t, l->pend_dir, rec.data, rec.len, &l->pend_time, NULL, NULL, NULL);
@@ -227,9 +228,10 @@ static void capture_describe(const struct transport *t, char *buf, size_t len)
 {
     const struct capture_link *l = t->priv;
     snprintf(buf, len, "capture %s (%s, %llu read%s)", l->path,
-             is_stream(l) ? "stream recording" : "KDNET datagrams",
-             (unsigned long long)l->records,
-             !l->ended ? "" : l->end_status == KD_ERR_CLOSED ? ", ended" : ", damaged");
+             is_stream(l) ? "stream recording" : "KDNET datagrams", (unsigned long long)l->records,
+             !l->ended                        ? ""
+             : l->end_status == KD_ERR_CLOSED ? ", ended"
+                                              : ", damaged");
 }
 
 static void capture_close(struct transport *t)
@@ -252,7 +254,13 @@ static enum transport_kind capture_kind(const struct transport *t)
 }
 
 const struct transport_ops transport_capture_ops = {
-    .scheme = "capture", .kind = TRANSPORT_STREAM, .kind_of = capture_kind, .open = capture_open,
-    .fd = capture_fd, .read = capture_read, .write = capture_write,
-    .describe = capture_describe, .close = capture_close,
+    .scheme = "capture",
+    .kind = TRANSPORT_STREAM,
+    .kind_of = capture_kind,
+    .open = capture_open,
+    .fd = capture_fd,
+    .read = capture_read,
+    .write = capture_write,
+    .describe = capture_describe,
+    .close = capture_close,
 };

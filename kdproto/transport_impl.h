@@ -20,7 +20,7 @@ struct transport_ops {
     int (*write)(struct transport *t, const uint8_t *buf, size_t len, int64_t deadline);
     void (*describe)(const struct transport *t, char *buf, size_t len);
     int (*local_port)(const struct transport *t); /* may be NULL: -1 */
-    void (*close)(struct transport *t);          /* frees t->priv; priv may be NULL */
+    void (*close)(struct transport *t);           /* frees t->priv; priv may be NULL */
 };
 
 struct transport {

@@ -48,18 +48,18 @@ struct key_state {
 struct kdnet_link {
     int fd;
     int family;
-    uint16_t port; /* bound */
-    char bind_text[INET6_ADDRSTRLEN];
-    bool filter;                      /* target=IP given */
-    struct transport_endpoint want;   /* its address */
+    uint16_t port;                        /* bound */
+    char bind_text[INET6_ADDRSTRLEN + 2]; /* "" (any), "10.0.0.1" or "[::1]" */
+    bool filter;                          /* target=IP given */
+    struct transport_endpoint want;       /* its address */
     uint8_t control_key[32];
     struct kdnet_keys control;
     struct key_state cur, prev;
     bool keyed, have_prev, confirmed;
-    bool data_failed;                 /* target data failed with cur since the last good one */
-    bool awaiting;                    /* host sent something that asks for an answer */
-    unsigned pokes_awaiting;          /* pokes since then */
-    uint8_t version;                  /* the target's protocol version byte, echoed */
+    bool data_failed;        /* target data failed with cur since the last good one */
+    bool awaiting;           /* host sent something that asks for an answer */
+    unsigned pokes_awaiting; /* pokes since then */
+    uint8_t version;         /* the target's protocol version byte, echoed */
     struct sockaddr_storage peer;
     socklen_t peer_len;
     struct transport_endpoint peer_ep, local_ep;
@@ -203,8 +203,11 @@ static int kdnet_open_link(struct transport *t, const char *rest, char err[TRANS
         memcpy(&in6->sin6_addr, bind_ep.ip, 16);
         sl = sizeof *in6;
     }
-    if (bind_ep.ip_version)
-        inet_ntop(l->family, bind_ep.ip, l->bind_text, sizeof l->bind_text);
+    if (bind_ep.ip_version) {
+        char ip[INET6_ADDRSTRLEN] = "?";
+        inet_ntop(l->family, bind_ep.ip, ip, sizeof ip);
+        snprintf(l->bind_text, sizeof l->bind_text, ver == 6 ? "[%s]" : "%s", ip);
+    }
     rc = KD_ERR_IO;
     l->fd = socket(l->family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (l->fd < 0) {
@@ -217,9 +220,9 @@ static int kdnet_open_link(struct transport *t, const char *rest, char err[TRANS
     else
         setsockopt(l->fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof one);
     if (bind(l->fd, (struct sockaddr *)&ss, sl) < 0) {
-        snprintf(err, TRANSPORT_ERR_SIZE, "kdnet udp %s:%lu: %s%s", l->bind_text, port,
-                 strerror(errno),
-                 errno == EADDRINUSE ? " (is WinDbg or another kdwatch on this port?)" : "");
+        int e = errno;
+        snprintf(err, TRANSPORT_ERR_SIZE, "kdnet udp %s:%lu: %s%s", l->bind_text, port, strerror(e),
+                 e == EADDRINUSE ? " (is WinDbg or another kdwatch on this port?)" : "");
         goto close_fd;
     }
     sl = sizeof ss;
@@ -248,8 +251,11 @@ static ssize_t receive(struct transport *t, struct kdnet_link *l, struct sockadd
         struct cmsghdr align;
         uint8_t buf[CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(struct in_pktinfo))];
     } control;
-    struct msghdr msg = {.msg_name = from, .msg_namelen = sizeof *from, .msg_iov = &iov,
-                         .msg_iovlen = 1, .msg_control = control.buf,
+    struct msghdr msg = {.msg_name = from,
+                         .msg_namelen = sizeof *from,
+                         .msg_iov = &iov,
+                         .msg_iovlen = 1,
+                         .msg_control = control.buf,
                          .msg_controllen = sizeof control.buf};
     ssize_t n = recvmsg(l->fd, &msg, MSG_DONTWAIT);
     if (n < 0) {
@@ -260,8 +266,8 @@ static ssize_t receive(struct transport *t, struct kdnet_link *l, struct sockadd
     }
     *from_len = msg.msg_namelen;
     sa_to_ep((struct sockaddr *)from, src);
-    *dst = (struct transport_endpoint){.ip_version = l->family == AF_INET6 ? 6 : 4,
-                                       .port = l->port};
+    *dst =
+        (struct transport_endpoint){.ip_version = l->family == AF_INET6 ? 6 : 4, .port = l->port};
     for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
         if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO)
             memcpy(dst->ip, &((struct in_pktinfo *)CMSG_DATA(c))->ipi_addr, 4);
@@ -366,7 +372,8 @@ static int on_control(struct transport *t, struct kdnet_link *l, size_t n,
         t->stats.auth_failures++;
         return 0;
     }
-    if (rc < 0 || dg.host_to_target || kdnet_control_kind(dg.body, dg.body_len) != KDNET_CTRL_POKE ||
+    if (rc < 0 || dg.host_to_target ||
+        kdnet_control_kind(dg.body, dg.body_len) != KDNET_CTRL_POKE ||
         kdnet_poke_parse(dg.body, dg.body_len, &poke) < 0) {
         t->stats.dropped++; /* a response from some host, or damage */
         return 0;
@@ -446,8 +453,7 @@ static int on_datagram(struct transport *t, struct kdnet_link *l, size_t n,
     return 1;
 }
 
-static int kdnet_read(struct transport *t, uint8_t *buf, size_t cap, int64_t deadline,
-                      size_t *got)
+static int kdnet_read(struct transport *t, uint8_t *buf, size_t cap, int64_t deadline, size_t *got)
 {
     struct kdnet_link *l = t->priv;
     for (;;) {
@@ -479,8 +485,8 @@ static bool expects_answer(const uint8_t *p, size_t len)
         return false;
     if (kd_le32(p) == KD_LEADER_DATA)
         return true;
-    return kd_le32(p) == KD_LEADER_CONTROL &&
-           (kd_le16(p + 4) == KD_PACKET_TYPE_KD_RESEND || kd_le16(p + 4) == KD_PACKET_TYPE_KD_RESET);
+    return kd_le32(p) == KD_LEADER_CONTROL && (kd_le16(p + 4) == KD_PACKET_TYPE_KD_RESEND ||
+                                               kd_le16(p + 4) == KD_PACKET_TYPE_KD_RESET);
 }
 
 static int kdnet_write(struct transport *t, const uint8_t *buf, size_t len, int64_t deadline)
@@ -551,7 +557,13 @@ static void kdnet_close(struct transport *t)
 }
 
 const struct transport_ops transport_kdnet_ops = {
-    .scheme = "kdnet", .kind = TRANSPORT_MESSAGES, .open = kdnet_open_link, .fd = kdnet_fd,
-    .read = kdnet_read, .write = kdnet_write, .describe = kdnet_describe,
-    .local_port = kdnet_local_port, .close = kdnet_close,
+    .scheme = "kdnet",
+    .kind = TRANSPORT_MESSAGES,
+    .open = kdnet_open_link,
+    .fd = kdnet_fd,
+    .read = kdnet_read,
+    .write = kdnet_write,
+    .describe = kdnet_describe,
+    .local_port = kdnet_local_port,
+    .close = kdnet_close,
 };

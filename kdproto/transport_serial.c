@@ -4,8 +4,8 @@
  * them: it looks every name up under /sys/class/tty (ptys have no entry)
  * and its sp_open() asks for modem lines (TIOCMGET), which a pty refuses.
  * Both paths take an exclusive flock() so two debuggers never share a port. */
-#include "transport_impl.h"
 #include "kd_status.h"
+#include "transport_impl.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -145,8 +145,7 @@ static int open_termios(struct serial_link *l, const char *real, char err[TRANSP
     return KD_OK;
 }
 
-static int open_libserialport(struct serial_link *l, const char *real,
-                              char err[TRANSPORT_ERR_SIZE])
+static int open_libserialport(struct serial_link *l, const char *real, char err[TRANSPORT_ERR_SIZE])
 {
     if (sp_get_port_by_name(real, &l->port) != SP_OK) {
         l->port = NULL;
@@ -170,8 +169,8 @@ static int open_libserialport(struct serial_link *l, const char *real,
         sp_set_parity(l->port, SP_PARITY_NONE) != SP_OK || sp_set_stopbits(l->port, 1) != SP_OK ||
         sp_set_flowcontrol(l->port, SP_FLOWCONTROL_NONE) != SP_OK) {
         char *m = sp_last_error_message();
-        snprintf(err, TRANSPORT_ERR_SIZE, "serial %.150s: cannot set %lu 8N1: %s", l->path,
-                 l->baud, m ? m : "?");
+        snprintf(err, TRANSPORT_ERR_SIZE, "serial %.150s: cannot set %lu 8N1: %s", l->path, l->baud,
+                 m ? m : "?");
         sp_free_error_message(m);
         goto close_port;
     }
@@ -225,8 +224,7 @@ static int serial_fd(const struct transport *t)
     return l->closed ? -1 : l->fd;
 }
 
-static int serial_read(struct transport *t, uint8_t *buf, size_t cap, int64_t deadline,
-                       size_t *got)
+static int serial_read(struct transport *t, uint8_t *buf, size_t cap, int64_t deadline, size_t *got)
 {
     struct serial_link *l = t->priv;
     if (l->closed)
@@ -318,7 +316,12 @@ static void serial_close(struct transport *t)
 }
 
 const struct transport_ops transport_serial_ops = {
-    .scheme = "serial", .kind = TRANSPORT_STREAM, .open = serial_open, .fd = serial_fd,
-    .read = serial_read, .write = serial_write, .describe = serial_describe,
+    .scheme = "serial",
+    .kind = TRANSPORT_STREAM,
+    .open = serial_open,
+    .fd = serial_fd,
+    .read = serial_read,
+    .write = serial_write,
+    .describe = serial_describe,
     .close = serial_close,
 };

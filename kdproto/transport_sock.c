@@ -77,8 +77,8 @@ close_fd:
     return KD_ERR_IO;
 }
 
-int transport_sock_listen(struct transport_sock *s, const struct sockaddr *addr,
-                          socklen_t addr_len, int *err_no)
+int transport_sock_listen(struct transport_sock *s, const struct sockaddr *addr, socklen_t addr_len,
+                          int *err_no)
 {
     int one = 1;
     int fd = socket(addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);

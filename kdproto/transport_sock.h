@@ -11,10 +11,10 @@
 #define TRANSPORT_SOCK_CONNECT_MS 5000 /* open() has no deadline argument: this is it */
 
 struct transport_sock {
-    int listen_fd;    /* listeners: the bound socket; clients: -1 */
-    int fd;           /* the connected peer, or -1 */
-    bool closed;      /* client whose peer went away: reads say KD_ERR_CLOSED */
-    char peer[80];    /* listeners: who connected last */
+    int listen_fd; /* listeners: the bound socket; clients: -1 */
+    int fd;        /* the connected peer, or -1 */
+    bool closed;   /* client whose peer went away: reads say KD_ERR_CLOSED */
+    char peer[80]; /* listeners: who connected last */
 };
 
 /* Empty state (both descriptors -1). */
@@ -27,8 +27,8 @@ int transport_sock_connect(struct transport_sock *s, const struct sockaddr *addr
                            socklen_t addr_len, int *err_no);
 
 /* Binds and listens; KD_OK or a status with *err_no set. */
-int transport_sock_listen(struct transport_sock *s, const struct sockaddr *addr,
-                          socklen_t addr_len, int *err_no);
+int transport_sock_listen(struct transport_sock *s, const struct sockaddr *addr, socklen_t addr_len,
+                          int *err_no);
 
 int transport_sock_fd(const struct transport_sock *s);
 

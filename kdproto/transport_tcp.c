@@ -2,8 +2,8 @@
  * VMware network serial port). tcp:HOST:PORT connects to a VM that serves
  * the port; tcp-listen:[ADDR:]PORT waits for a VM that connects out
  * (ADDR defaults to 127.0.0.1: a debugger port is not for the network). */
-#include "transport_sock.h"
 #include "kd_status.h"
+#include "transport_sock.h"
 
 #include <errno.h>
 #include <netdb.h>
@@ -128,8 +128,7 @@ static int tcp_listen_open(struct transport *t, const char *rest, char err[TRANS
         return KD_ERR_ARG;
     }
     if (!transport_parse_uint(port, strlen(port), 0, 65535, &pv)) {
-        snprintf(err, TRANSPORT_ERR_SIZE, "tcp-listen: bad port '%.20s' (expected 0..65535)",
-                 port);
+        snprintf(err, TRANSPORT_ERR_SIZE, "tcp-listen: bad port '%.20s' (expected 0..65535)", port);
         return KD_ERR_ARG;
     }
     if (host[0] == 0)
@@ -212,13 +211,25 @@ static void tcp_close(struct transport *t)
 }
 
 const struct transport_ops transport_tcp_ops = {
-    .scheme = "tcp", .kind = TRANSPORT_STREAM, .open = tcp_open, .fd = tcp_fd,
-    .read = tcp_read, .write = tcp_write, .describe = tcp_describe,
-    .local_port = tcp_local_port, .close = tcp_close,
+    .scheme = "tcp",
+    .kind = TRANSPORT_STREAM,
+    .open = tcp_open,
+    .fd = tcp_fd,
+    .read = tcp_read,
+    .write = tcp_write,
+    .describe = tcp_describe,
+    .local_port = tcp_local_port,
+    .close = tcp_close,
 };
 
 const struct transport_ops transport_tcp_listen_ops = {
-    .scheme = "tcp-listen", .kind = TRANSPORT_STREAM, .open = tcp_listen_open, .fd = tcp_fd,
-    .read = tcp_read, .write = tcp_write, .describe = tcp_describe,
-    .local_port = tcp_local_port, .close = tcp_close,
+    .scheme = "tcp-listen",
+    .kind = TRANSPORT_STREAM,
+    .open = tcp_listen_open,
+    .fd = tcp_fd,
+    .read = tcp_read,
+    .write = tcp_write,
+    .describe = tcp_describe,
+    .local_port = tcp_local_port,
+    .close = tcp_close,
 };

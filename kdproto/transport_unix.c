@@ -3,8 +3,8 @@
  * Linux host). unix:/path connects; unix-listen:/path creates the socket
  * and waits for the VM, removing a stale socket file first and its own at
  * close. */
-#include "transport_sock.h"
 #include "kd_status.h"
+#include "transport_sock.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -17,8 +17,8 @@
 struct unix_link {
     struct transport_sock sock;
     struct sockaddr_un addr;
-    bool created;     /* we made the socket file: remove it at close */
-    dev_t dev;        /* and only if it is still ours */
+    bool created; /* we made the socket file: remove it at close */
+    dev_t dev;    /* and only if it is still ours */
     ino_t ino;
 };
 
@@ -166,11 +166,23 @@ static void unix_close(struct transport *t)
 }
 
 const struct transport_ops transport_unix_ops = {
-    .scheme = "unix", .kind = TRANSPORT_STREAM, .open = unix_open, .fd = unix_fd,
-    .read = unix_read, .write = unix_write, .describe = unix_describe, .close = unix_close,
+    .scheme = "unix",
+    .kind = TRANSPORT_STREAM,
+    .open = unix_open,
+    .fd = unix_fd,
+    .read = unix_read,
+    .write = unix_write,
+    .describe = unix_describe,
+    .close = unix_close,
 };
 
 const struct transport_ops transport_unix_listen_ops = {
-    .scheme = "unix-listen", .kind = TRANSPORT_STREAM, .open = unix_listen_open, .fd = unix_fd,
-    .read = unix_read, .write = unix_write, .describe = unix_describe, .close = unix_close,
+    .scheme = "unix-listen",
+    .kind = TRANSPORT_STREAM,
+    .open = unix_listen_open,
+    .fd = unix_fd,
+    .read = unix_read,
+    .write = unix_write,
+    .describe = unix_describe,
+    .close = unix_close,
 };

@@ -28,9 +28,9 @@ struct usb_link {
     bool claimed;
     uint8_t ep_in, ep_out, bus, addr;
     int epfd;
-    bool in_flight;   /* the IN transfer is submitted */
-    bool completed;   /* set by the callback, consumed by the event loop */
-    int in_status;    /* enum libusb_transfer_status of the last completion */
+    bool in_flight;        /* the IN transfer is submitted */
+    bool completed;        /* set by the callback, consumed by the event loop */
+    int in_status;         /* enum libusb_transfer_status of the last completion */
     size_t in_len, in_off; /* completed bytes not yet returned */
     bool gone;
     uint8_t in_buf[USB_IN_SIZE];
@@ -83,8 +83,9 @@ static int parse_uri(const char *rest, struct usb_link *l, char err[TRANSPORT_ER
             }
             l->iface = (int)ifn;
         } else {
+            size_t nl = strcspn(p, "=,");
             snprintf(err, TRANSPORT_ERR_SIZE, "usb: unknown option '%.*s' (only if=N)",
-                     (int)(n > 32 ? 32 : n), p);
+                     (int)(nl > 32 ? 32 : nl), p);
             return KD_ERR_ARG;
         }
         p += n;
@@ -96,9 +97,10 @@ static void usb_message(const struct usb_link *l, int e, const char *what,
                         char err[TRANSPORT_ERR_SIZE])
 {
     if (e == LIBUSB_ERROR_ACCESS)
-        snprintf(err, TRANSPORT_ERR_SIZE,
-                 "usb %04x:%04x: permission denied (add a udev rule for the device, or run as root)",
-                 l->vid, l->pid);
+        snprintf(
+            err, TRANSPORT_ERR_SIZE,
+            "usb %04x:%04x: permission denied (add a udev rule for the device, or run as root)",
+            l->vid, l->pid);
     else if (e == LIBUSB_ERROR_BUSY)
         snprintf(err, TRANSPORT_ERR_SIZE,
                  "usb %04x:%04x: interface %d is busy (claimed by another program or driver)",
@@ -343,8 +345,8 @@ static int usb_write(struct transport *t, const uint8_t *buf, size_t len, int64_
                                   "usb: %zu of %zu bytes sent before the deadline", done, len);
         if (e == LIBUSB_ERROR_NO_DEVICE) {
             l->gone = true;
-            return transport_fail(t, KD_ERR_CLOSED, "usb %04x:%04x: the device went away",
-                                  l->vid, l->pid);
+            return transport_fail(t, KD_ERR_CLOSED, "usb %04x:%04x: the device went away", l->vid,
+                                  l->pid);
         }
         if (e < 0) {
             t->stats.errors++;
@@ -391,6 +393,12 @@ static void usb_close(struct transport *t)
 }
 
 const struct transport_ops transport_usb_ops = {
-    .scheme = "usb", .kind = TRANSPORT_STREAM, .open = usb_open, .fd = usb_fd,
-    .read = usb_read, .write = usb_write, .describe = usb_describe, .close = usb_close,
+    .scheme = "usb",
+    .kind = TRANSPORT_STREAM,
+    .open = usb_open,
+    .fd = usb_fd,
+    .read = usb_read,
+    .write = usb_write,
+    .describe = usb_describe,
+    .close = usb_close,
 };

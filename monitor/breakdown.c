@@ -15,21 +15,22 @@
 #define PLAUSIBLE_FRAME 0x10000u
 /* After a trap or interrupt line, more than a page is the interrupted stack. */
 #define TRAP_JUMP 0x1000u
-/* SPs this far below StackLimit are the overflow itself, still the thread stack. */
-#define OVERFLOW_SLACK 0x10000u
+/* SPs this far below StackLimit are the overflow itself, still the thread stack:
+ * a faulting frame sits at most its own size (kernel code probes every page) below. */
+#define OVERFLOW_SLACK 0x4000u
 
 #define REGION_UNKNOWN (-1)
 #define REGION_USER (-2)
 #define NONE SIZE_MAX
 
 static const char *const system_modules[] = {
-    "nt",       "ntoskrnl", "ntkrnlmp", "ntkrnlpa", "ntkrpamp", "hal",        "halmacpi",
-    "halacpi",  "fltmgr",   "Ntfs",     "fastfat",  "refs",     "exfat",      "cdfs",
+    "nt",       "ntoskrnl", "ntkrnlmp",   "ntkrnlpa",   "ntkrpamp", "hal",      "halmacpi",
+    "halacpi",  "fltmgr",   "Ntfs",       "fastfat",    "refs",     "exfat",    "cdfs",
     "udfs",     "win32k",   "win32kbase", "win32kfull", "CLASSPNP", "storport", "ataport",
-    "scsiport", "disk",     "partmgr",  "volmgr",   "volmgrx",  "volsnap",    "mountmgr",
-    "fvevol",   "iorate",   "rdyboost", "Wof",      "FileInfo", "ndis",       "tcpip",
-    "netio",    "afd",      "ksecdd",   "cng",      "CI",       "Wdf01000",   "acpi",
-    "pci",      "storahci", "stornvme", "USBPORT",  "usbhub",   "ks",         "mup",
+    "scsiport", "disk",     "partmgr",    "volmgr",     "volmgrx",  "volsnap",  "mountmgr",
+    "fvevol",   "iorate",   "rdyboost",   "Wof",        "FileInfo", "ndis",     "tcpip",
+    "netio",    "afd",      "ksecdd",     "cng",        "CI",       "Wdf01000", "acpi",
+    "pci",      "storahci", "stornvme",   "USBPORT",    "usbhub",   "ks",       "mup",
     "rdbss",    "mrxsmb",   "srv2",
 };
 
@@ -83,7 +84,10 @@ static const char *bare_name(const char *fn)
     return fn;
 }
 
-static bool name_is(const char *fn, const char *name) { return !strcmp(bare_name(fn), name); }
+static bool name_is(const char *fn, const char *name)
+{
+    return !strcmp(bare_name(fn), name);
+}
 
 static bool name_starts(const char *fn, const char *prefix)
 {
@@ -117,13 +121,12 @@ static unsigned path_kind(const struct breakdown_frame *f)
     const char *fn = bare_name(f->function);
     if (!f->module[0] || !breakdown_is_system_module(f->module))
         return 0;
-    static const char *const sys[] = {"KiSystemServiceCopyEnd", "KiSystemServiceExit",
-                                      "KiSystemService",        "KiSystemCall64",
-                                      "KiSystemCall64Shadow",   "KiServiceLinkage",
-                                      "KiFastCallEntry",        "KiServiceExit"};
-    static const char *const pag[] = {"IoSynchronousPageWrite", "IoPageRead", "IoPageWrite",
-                                      "MiDispatchFault",        "MmAccessFault", "KiPageFault",
-                                      "KiTrap0E",               "MmFlushSection"};
+    static const char *const sys[] = {
+        "KiSystemServiceCopyEnd", "KiSystemServiceExit", "KiSystemService", "KiSystemCall64",
+        "KiSystemCall64Shadow",   "KiServiceLinkage",    "KiFastCallEntry", "KiServiceExit"};
+    static const char *const pag[] = {
+        "IoSynchronousPageWrite", "IoPageRead",  "IoPageWrite", "MiDispatchFault",
+        "MmAccessFault",          "KiPageFault", "KiTrap0E",    "MmFlushSection"};
     for (size_t i = 0; i < sizeof sys / sizeof sys[0]; i++)
         if (!strcmp(fn, sys[i]))
             return BREAKDOWN_PATH_SYSCALL;
@@ -189,7 +192,8 @@ static void compute_edges(const struct breakdown_input *in, struct breakdown *bd
         l->edge = BREAKDOWN_EDGE_NONE;
         if (f->flags & BREAKDOWN_FRAME_NO_SP) {
             if (i > 0 && (f->flags & BREAKDOWN_FRAME_MEMORY)) {
-                l->edge = f->memory > PLAUSIBLE_FRAME ? BREAKDOWN_EDGE_SWITCH : BREAKDOWN_EDGE_MEMORY;
+                l->edge =
+                    f->memory > PLAUSIBLE_FRAME ? BREAKDOWN_EDGE_SWITCH : BREAKDOWN_EDGE_MEMORY;
                 l->size = f->memory;
             }
         } else {
@@ -215,6 +219,8 @@ static void compute_stacks(const struct breakdown_input *in, struct breakdown *b
         st->kind = BREAKDOWN_STACK_KERNEL;
     }
     int region[BREAKDOWN_MAX_STACKS];
+    for (size_t s = 0; s < BREAKDOWN_MAX_STACKS; s++)
+        region[s] = REGION_UNKNOWN;
     bool ist[BREAKDOWN_MAX_STACKS] = {false}, dpc[BREAKDOWN_MAX_STACKS] = {false};
     for (size_t i = 0; i < in->count; i++) {
         const struct breakdown_frame *f = &in->frames[i];
@@ -285,7 +291,8 @@ static void compute_totals(const struct breakdown_input *in, struct breakdown *b
             bd->has_lowest_sp = bd->used_fault_sp = true;
         }
     }
-    if (!bd->has_thread_range || !bd->has_lowest_sp || bd->lowest_sp > bd->thread_range.base)
+    if (!bd->has_thread_range || st->kind != BREAKDOWN_STACK_THREAD || !bd->has_lowest_sp ||
+        bd->lowest_sp > bd->thread_range.base)
         return;
     bd->has_depth = true;
     bd->depth = bd->thread_range.base - bd->lowest_sp;
@@ -355,8 +362,7 @@ static int compute_modules(struct breakdown *bd, const size_t *mod_id, size_t nm
         bd->modules[k] = t;
     }
     for (size_t m = 0; m < bd->module_count && bd->total_bytes; m++)
-        bd->modules[m].percent =
-            (unsigned)((bd->modules[m].bytes * 200 / bd->total_bytes + 1) / 2);
+        bd->modules[m].percent = (unsigned)((bd->modules[m].bytes * 200 / bd->total_bytes + 1) / 2);
     return KD_OK;
 }
 
@@ -404,8 +410,7 @@ out:
 }
 
 /* Best placement of `turns` whole turns inside a periodic run [lo, hi). */
-static void consider_run(struct breakdown *bd, const uint64_t *pre, size_t lo, size_t hi,
-                         size_t p)
+static void consider_run(struct breakdown *bd, const uint64_t *pre, size_t lo, size_t hi, size_t p)
 {
     size_t turns = (hi - lo) / p;
     if (turns < 2 || turns * p < 3) /* two equal adjacent frames are not yet a pattern */
@@ -515,8 +520,6 @@ static int compute_reentries(struct breakdown *bd, const size_t *mod_id, size_t 
     return KD_OK;
 }
 
-/* Frames are innermost first, so reentries were found outermost first: keep that. */
-
 int breakdown_new(const struct breakdown_input *in, struct breakdown **out)
 {
     int rc = KD_ERR_ARG;
@@ -560,8 +563,8 @@ int breakdown_new(const struct breakdown_input *in, struct breakdown **out)
     mod_id = intern_modules(bd, &nmod);
     if (!mod_id)
         goto fail_bd;
-    if ((rc = compute_modules(bd, mod_id, nmod)) != KD_OK ||
-        (rc = compute_cycle(bd)) != KD_OK || (rc = compute_reentries(bd, mod_id, nmod)) != KD_OK)
+    if ((rc = compute_modules(bd, mod_id, nmod)) != KD_OK || (rc = compute_cycle(bd)) != KD_OK ||
+        (rc = compute_reentries(bd, mod_id, nmod)) != KD_OK)
         goto fail_bd;
 done:
     free(mod_id);

@@ -26,7 +26,7 @@
 enum breakdown_frame_flag {
     BREAKDOWN_FRAME_SCANNED = 1u << 0, /* SP found by scanning, or after "frames may be wrong" */
     BREAKDOWN_FRAME_TRAP = 1u << 1,    /* trap frame line ("TrapFrame @", KiTrap*) */
-    BREAKDOWN_FRAME_MACHINE = 1u << 2, /* machine frame: the next line is on the interrupted stack */
+    BREAKDOWN_FRAME_MACHINE = 1u << 2, /* machine frame: next line is the interrupted stack */
     BREAKDOWN_FRAME_NO_SP = 1u << 3,   /* no stack pointer (kc/kcf text, inline frame) */
     BREAKDOWN_FRAME_MEMORY = 1u << 4,  /* `memory` holds a kf Memory value read from text */
 };
@@ -134,8 +134,8 @@ struct breakdown {
     uint64_t total_bytes; /* sum of sizes on the faulting stack */
     bool has_lowest_sp;   /* lowest SP on the faulting stack (frames or fault_sp) */
     uint64_t lowest_sp;
-    bool used_fault_sp;   /* lowest_sp came from the input's fault_sp */
-    bool has_depth;       /* thread range known: StackBase - lowest_sp */
+    bool used_fault_sp; /* lowest_sp came from the input's fault_sp */
+    bool has_depth;     /* thread range known: StackBase - lowest_sp */
     uint64_t depth;
     bool past_limit;   /* lowest_sp < StackLimit */
     uint64_t past;     /* StackLimit - lowest_sp when past_limit */

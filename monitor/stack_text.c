@@ -9,9 +9,9 @@
 #include <string.h>
 #include <strings.h>
 
-#define MAX_TOTAL_FRAMES 65536 /* over all listings of one text */
+#define MAX_TOTAL_FRAMES 16384 /* over all listings: bounds the repeat search */
 #define MAX_CONTEXT 64         /* bounds and register records kept */
-#define SLACK 0x10000u         /* an overflowed SP lies below StackLimit */
+#define SLACK 0x4000u          /* an overflowed SP lies below StackLimit (as breakdown.c) */
 #define PAIR_LINES 3           /* Base and Limit on lines this close belong together */
 #define MAX_ARG_LINES 64       /* kP argument lines after a frame */
 #define LINE_FRAMES (STACK_TEXT_LINE_TOKENS / 3 + 1) /* a frame takes 3 tokens or more */
@@ -252,10 +252,6 @@ static void on_line(struct parser *ps, const char *p, size_t n, size_t lineno)
         start_block(ps, kc, &cols);
         return;
     }
-    if (ps->blk.arg_lines) { /* kP: "unsigned long BugCheckCode = 0x7f," ... ")" */
-        ps->blk.arg_lines = memchr(l->buf, ')', l->len) ? 0 : ps->blk.arg_lines - 1;
-        return;
-    }
     cols = ps->blk.cols;
     size_t got = stack_text_line_frames(l, &cols, ps->linefr, LINE_FRAMES, &ptr, &open);
     if (got) {
@@ -266,6 +262,16 @@ static void on_line(struct parser *ps, const char *p, size_t n, size_t lineno)
         ps->blk.cols = cols;
         append(ps, ps->linefr, got, lineno);
         ps->blk.arg_lines = open ? MAX_ARG_LINES : 0;
+        return;
+    }
+    if (ps->blk.arg_lines) { /* kP: "void * Object = 0x1," ... "int Mode = 0n0)+0x13a" */
+        const char *end = strstr(l->buf, ")+0x");
+        uint64_t v;
+        if (end && ps->blk.count && stack_text_line_hex(end + 2, strlen(end + 2), true, &v)) {
+            ps->blk.frames[ps->blk.count - 1].offset = v;
+            ps->blk.frames[ps->blk.count - 1].has_offset = true;
+        }
+        ps->blk.arg_lines = memchr(l->buf, ')', l->len) ? 0 : ps->blk.arg_lines - 1;
         return;
     }
     if ((ps->blk.kc || (ps->pending_kc && !ps->blk.count)) &&
@@ -300,8 +306,7 @@ static bool frame_eq(const struct breakdown_frame *a, const struct breakdown_fra
     return !sb;
 }
 
-static bool contains(const struct stack_text_stack *a, const struct stack_text_stack *b,
-                     size_t *at)
+static bool contains(const struct stack_text_stack *a, const struct stack_text_stack *b, size_t *at)
 {
     for (size_t s = 0; b->count <= a->count && s <= a->count - b->count; s++) {
         size_t k = 0;

@@ -32,7 +32,7 @@ struct stack_text_stack {
     bool has_fault_sp; /* lowest rsp=/esp= that lies on this stack */
     uint64_t fault_sp;
     size_t fault_sp_line;
-    size_t dup_count; /* other listings of the same frames, dropped */
+    size_t dup_count;                      /* other listings of the same frames, dropped */
     size_t dup_lines[STACK_TEXT_MAX_DUPS]; /* their first lines (first STACK_TEXT_MAX_DUPS) */
 };
 

@@ -6,7 +6,10 @@
 #include <string.h>
 #include <strings.h>
 
-static bool is_hex(int c) { return isxdigit((unsigned char)c) != 0; }
+static bool is_hex(int c)
+{
+    return isxdigit((unsigned char)c) != 0;
+}
 
 static int hex_val(int c)
 {
@@ -40,7 +43,10 @@ size_t stack_text_line_hex(const char *s, size_t n, bool loose, uint64_t *v)
     return digits;
 }
 
-static const char *tok(const struct stack_text_line *l, size_t i) { return l->buf + l->tok_at[i]; }
+static const char *tok(const struct stack_text_line *l, size_t i)
+{
+    return l->buf + l->tok_at[i];
+}
 
 bool stack_text_line_tok_is(const struct stack_text_line *l, size_t i, const char *s)
 {
@@ -51,9 +57,9 @@ bool stack_text_line_tok_is(const struct stack_text_line *l, size_t i, const cha
 /* Tags seen around cells of stack tables pasted from blogs. */
 static size_t html_tag(const char *p, size_t n)
 {
-    static const char *const tags[] = {"center", "b",  "i",  "em",   "strong", "code", "span",
-                                       "br",     "p",  "td", "tr",   "th",     "u",    "font",
-                                       "div",    "pre", "sup", "sub"};
+    static const char *const tags[] = {"center", "b",    "i",   "em",  "strong", "code",
+                                       "span",   "br",   "p",   "td",  "tr",     "th",
+                                       "u",      "font", "div", "pre", "sup",    "sub"};
     size_t i = 1, name;
     if (i < n && p[i] == '/')
         i++;
@@ -144,7 +150,10 @@ static bool short_hex(const struct stack_text_line *l, size_t i, uint64_t *v)
     return stack_text_line_hex(tok(l, i), l->tok_len[i], false, v) == l->tok_len[i];
 }
 
-static bool mod_char(int c) { return isalnum(c) || c == '_' || c == '.' || c == '$' || c == '-'; }
+static bool mod_char(int c)
+{
+    return isalnum(c) || c == '_' || c == '.' || c == '$' || c == '-';
+}
 
 /* "nt!Foo", "CLASSPNP!", "ql2300+0x69416" or "0x7c82ed54". */
 static bool callsite_like(const struct stack_text_line *l, size_t k)
@@ -290,7 +299,9 @@ static size_t parse_callsite(const struct stack_text_line *l, size_t c, struct b
         const char *s = tok(l, k);
         size_t n = l->tok_len[k];
         if (k > c) {
-            bool glue = paren > 0 || angle > 0 || (tl && text[tl - 1] == '!') ||
+            /* WinDbg's "CLASSPNP! ?? ::FNODOBFM::`string'", templates, kp args */
+            bool glue = paren > 0 || angle > 0 ||
+                        (tl && text[tl - 1] == '!' && n >= 2 && s[0] == '?' && s[1] == '?') ||
                         (tl >= 2 && text[tl - 1] == '?' && text[tl - 2] == '?') ||
                         (n >= 2 && s[0] == ':' && s[1] == ':');
             if (!glue || addr_width(l, k, NULL) || stack_text_line_tok_is(l, k, ":"))
@@ -342,9 +353,10 @@ static void apply_prefix(const struct stack_text_line *l, size_t t,
 static void scan_notes(const struct stack_text_line *l, size_t from, size_t to,
                        struct breakdown_frame *f)
 {
-    for (size_t u = from; u < to; u++)
-        if (l->tok_len[u] >= 9 && !strncmp(tok(l, u), "TrapFrame", 9))
-            f->flags |= BREAKDOWN_FRAME_TRAP;
+    for (size_t u = from; u < to; u++) /* "(TrapFrame @ x)", "(FPO: [0,0] TrapFrame @ x)" */
+        for (size_t i = 0; i + 9 <= l->tok_len[u]; i++)
+            if (!memcmp(tok(l, u) + i, "TrapFrame", 9))
+                f->flags |= BREAKDOWN_FRAME_TRAP;
 }
 
 size_t stack_text_line_frames(const struct stack_text_line *l, struct stack_text_line_cols *cols,

@@ -462,11 +462,13 @@ int unwind_x64_walk(const struct unwind_params *p, const struct unwind_x64_regs 
             break;
         }
         uint64_t csp = c.gpr[UNWIND_X64_RSP];
-        /* A leaf's [RSP] is a guess: only a code address counts. Unwind data
-         * is trusted (a caller outside every module is still a frame). */
+        /* A leaf's [RSP] is a guess: only a code address right after a call
+         * counts. Unwind data is trusted (a caller outside every module is
+         * still a frame: the next step treats it as a leaf). */
         int guess = rc != KD_OK ||
                     ((fl & UNWIND_FRAME_LEAF) && p->lookup && p->lookup->is_code &&
-                     (c.rip < p->kernel_start || !is_code(w, c.rip)));
+                     (c.rip < p->kernel_start || !is_code(w, c.rip) ||
+                      !unwind_is_after_call(&w->mem, c.rip)));
         if (!guess) {
             f->flags |= fl & ~FL_USER;
             f->ret = c.rip;

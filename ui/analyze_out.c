@@ -60,6 +60,11 @@ static const char *switch_name(const struct breakdown *bd, size_t i)
     return breakdown_kind_str(bd->stacks[bd->lines[i].stack].kind);
 }
 
+static bool same_kind(const struct breakdown *bd, size_t i)
+{
+    return bd->stacks[bd->lines[i - 1].stack].kind == bd->stacks[bd->lines[i].stack].kind;
+}
+
 static void print_table(const struct breakdown *bd, FILE *out)
 {
     int aw = bd->ptr_size == 4 ? 8 : 17;
@@ -71,11 +76,12 @@ static void print_table(const struct breakdown *bd, FILE *out)
         const struct breakdown_frame *f = &bd->frames[i];
         const struct breakdown_line *l = &bd->lines[i];
         if ((f->flags & BREAKDOWN_FRAME_SCANNED) && !scanned)
-            fprintf(out, "           --- frames below follow an unwind warning: may be wrong ---\n");
+            fprintf(out,
+                    "           --- frames below follow an unwind warning: may be wrong ---\n");
         scanned |= (f->flags & BREAKDOWN_FRAME_SCANNED) != 0;
         if (l->edge == BREAKDOWN_EDGE_SWITCH)
-            fprintf(out, "           --- stack switch (%s -> %s) ---\n", switch_name(bd, i - 1),
-                    switch_name(bd, i));
+            fprintf(out, "           --- stack switch (%s -> %s%s) ---\n", switch_name(bd, i - 1),
+                    same_kind(bd, i) ? "another " : "", switch_name(bd, i));
         if (l->edge == BREAKDOWN_EDGE_BACKWARDS)
             fprintf(out, "           --- stack pointer went down: the unwind is wrong here ---\n");
         if (f->flags & BREAKDOWN_FRAME_NO_SP) {
@@ -123,8 +129,8 @@ static void print_totals(const struct breakdown *bd, FILE *out)
         fprintf(out, "  0x%" PRIx64 " (%" PRIu64 ") bytes past StackLimit %s", bd->past, bd->past,
                 b);
     else
-        fprintf(out, "  0x%" PRIx64 " (%" PRIu64 ") bytes left above StackLimit %s",
-                bd->headroom, bd->headroom, b);
+        fprintf(out, "  0x%" PRIx64 " (%" PRIu64 ") bytes left above StackLimit %s", bd->headroom,
+                bd->headroom, b);
     fprintf(out, " (lowest SP %s%s)\n", a, bd->used_fault_sp ? ", from the register context" : "");
 }
 
@@ -132,7 +138,8 @@ static void print_modules(const struct breakdown *bd, FILE *out)
 {
     if (!bd->module_count)
         return;
-    fprintf(out, "\n  Usage per module (%s):\n", breakdown_kind_str(bd->stacks[bd->fault_stack].kind));
+    fprintf(out, "\n  Usage per module (%s):\n",
+            breakdown_kind_str(bd->stacks[bd->fault_stack].kind));
     fprintf(out, "    %-24s %8s %9s %8s %7s\n", "Module", "Bytes", "Hex", "Percent", "Frames");
     for (size_t m = 0; m < bd->module_count; m++) {
         const struct breakdown_module *mod = &bd->modules[m];
@@ -305,7 +312,8 @@ static void json_frame(const struct breakdown *bd, size_t i, FILE *out)
     json_num(out, "size", sized, l->size);
     fprintf(out, ",\"edge\":\"%s\",\"switch\":", edge_names[l->edge]);
     if (l->edge == BREAKDOWN_EDGE_SWITCH)
-        fprintf(out, "\"%s -> %s\"", switch_name(bd, i - 1), switch_name(bd, i));
+        fprintf(out, "\"%s -> %s%s\"", switch_name(bd, i - 1), same_kind(bd, i) ? "another " : "",
+                switch_name(bd, i));
     else
         fputs("null", out);
     fprintf(out, ",\"stack\":%zu,", l->stack);
@@ -325,8 +333,7 @@ static void json_cycle(const struct breakdown *bd, FILE *out)
     }
     fprintf(out,
             "{\"period\":%zu,\"turns\":%zu,\"start\":%zu,\"end\":%zu,\"bytes\":%" PRIu64
-            ",\"bytes_per_turn_min\":%" PRIu64 ",\"bytes_per_turn_max\":%" PRIu64
-            ",\"members\":[",
+            ",\"bytes_per_turn_min\":%" PRIu64 ",\"bytes_per_turn_max\":%" PRIu64 ",\"members\":[",
             c->period, c->turns, c->start, c->start + c->period * c->turns - 1, c->bytes,
             c->turn_min, c->turn_max);
     for (size_t i = c->start; i < c->start + c->period; i++) {
@@ -345,7 +352,8 @@ static void json_reentries(const struct breakdown *bd, FILE *out)
         bool sys = r->paths & BREAKDOWN_PATH_SYSCALL, pag = r->paths & BREAKDOWN_PATH_PAGING;
         fputs(i ? ",{\"module\":" : "{\"module\":", out);
         json_str(out, r->module);
-        fprintf(out, ",\"outer_entry\":%zu,\"outer_exit\":%zu,\"inner_entry\":%zu,\"paths\":[%s%s%s],",
+        fprintf(out,
+                ",\"outer_entry\":%zu,\"outer_exit\":%zu,\"inner_entry\":%zu,\"paths\":[%s%s%s],",
                 r->outer_entry, r->outer_exit, r->inner_entry, sys ? "\"system call\"" : "",
                 sys && pag ? "," : "", pag ? "\"paging I/O\"" : "");
         json_num(out, "system_call_frame", sys, r->syscall_frame);
@@ -393,8 +401,8 @@ static void json_body(const struct breakdown *bd, FILE *out)
     for (size_t m = 0; m < bd->module_count; m++) {
         fputs(m ? ",{\"module\":" : "{\"module\":", out);
         json_str(out, bd->modules[m].name);
-        fprintf(out, ",\"bytes\":%" PRIu64 ",\"percent\":%u,\"frames\":%zu}",
-                bd->modules[m].bytes, bd->modules[m].percent, bd->modules[m].frames);
+        fprintf(out, ",\"bytes\":%" PRIu64 ",\"percent\":%u,\"frames\":%zu}", bd->modules[m].bytes,
+                bd->modules[m].percent, bd->modules[m].frames);
     }
     fputs("],\"cycle\":", out);
     json_cycle(bd, out);
@@ -528,7 +536,8 @@ int analyze_out_file(const char *path, bool json, FILE *out)
     size_t len = 0;
     if (!path || !out)
         return KD_ERR_ARG;
-    FILE *f = fopen(path, "rb");
+    bool is_stdin = !strcmp(path, "-");
+    FILE *f = is_stdin ? stdin : fopen(path, "rb");
     if (!f)
         return KD_ERR_IO;
     buf = malloc(STACK_TEXT_MAX_INPUT + 1);
@@ -539,10 +548,13 @@ int analyze_out_file(const char *path, bool json, FILE *out)
     len = fread(buf, 1, STACK_TEXT_MAX_INPUT + 1, f);
     if (ferror(f))
         goto free_buf;
-    rc = len > STACK_TEXT_MAX_INPUT ? KD_ERR_LENGTH : analyze_out_buffer(buf, len, path, json, out);
+    rc = len > STACK_TEXT_MAX_INPUT
+             ? KD_ERR_LENGTH
+             : analyze_out_buffer(buf, len, is_stdin ? "(stdin)" : path, json, out);
 free_buf:
     free(buf);
 close_file:
-    fclose(f);
+    if (!is_stdin)
+        fclose(f);
     return rc;
 }

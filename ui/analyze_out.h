@@ -28,7 +28,8 @@ int analyze_out_json(const struct stack_text *st, const char *source, FILE *out)
 /* Parse text[0..len), break down each stack and render it. */
 int analyze_out_buffer(const char *text, size_t len, const char *source, bool json, FILE *out);
 
-/* The whole of `kdwatch analyze`: read path (at most STACK_TEXT_MAX_INPUT bytes). */
+/* The whole of `kdwatch analyze`: read path, "-" for stdin (at most
+ * STACK_TEXT_MAX_INPUT bytes), and render every stack in it. */
 int analyze_out_file(const char *path, bool json, FILE *out);
 
 #endif

@@ -59,14 +59,17 @@ static void check_event(const struct kd_framer *f, const struct kd_framer_event 
         const struct kd_packet *p = &ev->packet;
         require(p->leader == KD_LEADER_DATA || p->leader == KD_LEADER_CONTROL);
         require(p->count <= KD_PACKET_MAX && p->payload);
-        require(kd_wire_checksum(p->payload, p->count) == p->checksum);
-        /* A good data packet must survive build -> parse unchanged. */
+        /* A good data packet must survive build -> parse unchanged (control
+         * packets' checksum field is not checked, so only their count is). */
+        if (p->leader == KD_LEADER_CONTROL)
+            require(p->count == 0 && kd_wire_is_control(p->type));
         if (p->leader == KD_LEADER_DATA) {
+            require(kd_wire_checksum(p->payload, p->count) == p->checksum);
             uint8_t buf[KD_FRAMER_BUF_SIZE];
             size_t used, used2;
             struct kd_packet q;
-            require(kd_wire_build_data(buf, sizeof buf, p->type, p->id, p->payload, p->count,
-                                       1, &used) == KD_OK);
+            require(kd_wire_build_data(buf, sizeof buf, p->type, p->id, p->payload, p->count, 1,
+                                       &used) == KD_OK);
             require(kd_wire_parse(buf, used, 1, &q, &used2) == KD_OK && used2 == used);
             require(q.id == p->id && q.checksum == p->checksum && q.type == p->type);
         }

@@ -251,3 +251,43 @@ int sim_pe_unwind_at(const struct sim_pe *pe, uint32_t unwind_rva, uint32_t rip_
     }
     return KD_ERR_FORMAT;
 }
+
+int sim_pe_prolog(const struct sim_pe *pe, uint32_t unwind_rva, struct sim_pe_step *steps,
+                  size_t cap, size_t *n)
+{
+    if (!pe || !steps || !n)
+        return KD_ERR_ARG;
+    *n = 0;
+    if (!in_image(pe, unwind_rva, 4))
+        return KD_ERR_FORMAT;
+    const uint8_t *u = pe->image + unwind_rva;
+    uint8_t version = u[0] & 7, ncodes = u[2];
+    if ((version != 1 && version != 2) || !in_image(pe, unwind_rva + 4, 2u * ncodes))
+        return KD_ERR_FORMAT;
+    size_t count = 0;
+    for (int i = 0; i < ncodes;) {
+        uint8_t at = u[4 + 2 * i], op = u[5 + 2 * i] & 0x0F, info = u[5 + 2 * i] >> 4;
+        int slots = code_slots(op, info, version);
+        if (slots < 0 || i + slots > ncodes)
+            return KD_ERR_FORMAT;
+        if (!(op == UWOP_EPILOG && version >= 2)) {
+            if (count == cap)
+                return KD_ERR_NOSPACE;
+            uint32_t sz = op == UWOP_PUSH_NONVOL    ? 8
+                          : op == UWOP_ALLOC_SMALL  ? info * 8u + 8
+                          : op == UWOP_ALLOC_LARGE ? (info == 0 ? kd_le16(u + 6 + 2 * i) * 8u
+                                                                : kd_le32(u + 6 + 2 * i))
+                                                    : 0;
+            steps[count++] = (struct sim_pe_step){at, op, sz};
+        }
+        i += slots;
+    }
+    /* Codes are stored last instruction first. */
+    for (size_t i = 0; i < count / 2; i++) {
+        struct sim_pe_step t = steps[i];
+        steps[i] = steps[count - 1 - i];
+        steps[count - 1 - i] = t;
+    }
+    *n = count;
+    return KD_OK;
+}

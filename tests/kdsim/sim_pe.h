@@ -41,6 +41,13 @@ struct sim_pe_unwind {
     uint8_t frame_off;   /* bytes (FrameOffset * 16) */
 };
 
+/* One prolog instruction as its unwind code describes it, in execution order. */
+struct sim_pe_step {
+    uint8_t end;   /* prolog offset right after the instruction (CodeOffset) */
+    uint8_t op;    /* UWOP_* (0 push, 1/2 alloc, 3 set frame, 4/5/8/9 save, 10 machine frame) */
+    uint32_t size; /* bytes it moves RSP (push 8, alloc n, others 0) */
+};
+
 /* Maps a PE32+ AMD64 file: KD_OK, KD_ERR_FORMAT for anything else. *pe owns
  * pe->image afterwards (sim_pe_fini). On failure *pe is zeroed. */
 int sim_pe_load(const uint8_t *file, size_t len, struct sim_pe *pe);
@@ -65,5 +72,10 @@ int sim_pe_lookup(const struct sim_pe *pe, uint32_t rva, uint32_t *begin, uint32
  * rip_off bytes into the function. KD_ERR_FORMAT on bad codes or bounds. */
 int sim_pe_unwind_at(const struct sim_pe *pe, uint32_t unwind_rva, uint32_t rip_off,
                      struct sim_pe_unwind *out);
+
+/* The prolog steps of the primary UNWIND_INFO, first instruction first
+ * (UWOP_EPILOG codes skipped). *n = steps written. */
+int sim_pe_prolog(const struct sim_pe *pe, uint32_t unwind_rva, struct sim_pe_step *steps,
+                  size_t cap, size_t *n);
 
 #endif

@@ -62,7 +62,7 @@ static struct breakdown *seed_breakdown(const char *name, size_t which, bool bou
     struct breakdown *bd = NULL;
     CHECK(text != NULL);
     if (!text || stack_text_parse(text, len, &st) != KD_OK || which >= st->count) {
-        CHECK(!"seed parsed");
+        CHECK(false); /* seed parsed */
         goto out;
     }
     struct breakdown_range range;
@@ -88,14 +88,14 @@ static const struct breakdown_module *module(const struct breakdown *bd, const c
     return NULL;
 }
 
-#define CHECK_MODULE(bd_, name_, bytes_, pct_)                                             \
-    do {                                                                                   \
-        const struct breakdown_module *m_ = module(bd_, name_);                            \
-        CHECK(m_ != NULL);                                                                 \
-        if (m_) {                                                                          \
-            CHECK_EQ(m_->bytes, bytes_);                                                   \
-            CHECK_EQ(m_->percent, pct_);                                                   \
-        }                                                                                  \
+#define CHECK_MODULE(bd_, name_, bytes_, pct_)                                                     \
+    do {                                                                                           \
+        const struct breakdown_module *m_ = module(bd_, name_);                                    \
+        CHECK(m_ != NULL);                                                                         \
+        if (m_) {                                                                                  \
+            CHECK_EQ(m_->bytes, bytes_);                                                           \
+            CHECK_EQ(m_->percent, pct_);                                                           \
+        }                                                                                          \
     } while (0)
 
 /* ---- synthetic ------------------------------------------------------------------ */
@@ -201,7 +201,7 @@ static void test_no_cycle(void)
 /* Direct recursion: the same function four times; sizes 0x40, 0x40, 0x40, 0x48. */
 static void test_cycle_direct_recursion(void)
 {
-    struct breakdown_frame f[] = {fr(0x1000, "drv", "Leaf", 0x5), fr(0x1040, "drv", "Walk", 0x2a),
+    struct breakdown_frame f[] = {fr(0x1000, "drv", "Leaf", 0x5),  fr(0x1040, "drv", "Walk", 0x2a),
                                   fr(0x1080, "drv", "Walk", 0x2a), fr(0x10c0, "drv", "Walk", 0x2a),
                                   fr(0x1108, "drv", "Walk", 0x90), fr(0x1200, "nt", "Caller", 0x1)};
     struct breakdown *bd = run(f, 6, 8, NULL, 0);

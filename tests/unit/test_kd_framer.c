@@ -98,8 +98,7 @@ static bool same_log(const struct log *a, const struct rec *want, size_t nwant)
     for (size_t i = 0; i < nwant; i++) {
         const struct rec *x = &a->r[i], *y = &want[i];
         if (x->kind != y->kind || x->status != y->status || x->type != y->type ||
-            x->count != y->count || x->id != y->id || x->garbage != y->garbage ||
-            x->sum != y->sum)
+            x->count != y->count || x->id != y->id || x->garbage != y->garbage || x->sum != y->sum)
             return false;
     }
     return true;
@@ -258,9 +257,12 @@ static void breakin_between_packets(void)
     n = put_raw(s, n, g, sizeof g);
     n = put_data(s, n, 3, 0x80800001u, PAY5, 5);
     const struct rec want[] = {
-        packet(3, 5, 0x80800000u, 0x12F), breakin(),
-        packet(4, 0, 0x80800001u, 0),     garbage(2),
-        breakin(),                        breakin(),
+        packet(3, 5, 0x80800000u, 0x12F),
+        breakin(),
+        packet(4, 0, 0x80800001u, 0),
+        garbage(2),
+        breakin(),
+        breakin(),
         packet(3, 5, 0x80800001u, 0x12F),
     };
     expect_all_splits(s, n, want, sizeof want / sizeof want[0]);
@@ -367,9 +369,8 @@ static void bad_header_types(void)
     n = put_raw(s, n, cc, 16);
     n = put_ctl(s, n, KD_PACKET_TYPE_KD_ACKNOWLEDGE, 0x80800000u);
     const struct rec want[] = {
-        error(KD_ERR_FORMAT, 2, 0, 1), garbage(16), error(KD_ERR_FORMAT, 4, 0, 2),
-        garbage(16),                   error(KD_ERR_FORMAT, 4, 1, 3), garbage(16),
-        packet(4, 0, 0x80800000u, 0),
+        error(KD_ERR_FORMAT, 2, 0, 1), garbage(16), error(KD_ERR_FORMAT, 4, 0, 2), garbage(16),
+        error(KD_ERR_FORMAT, 4, 1, 3), garbage(16), packet(4, 0, 0x80800000u, 0),
     };
     expect_all_splits(s, n, want, sizeof want / sizeof want[0]);
 }

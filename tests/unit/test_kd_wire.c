@@ -57,9 +57,9 @@ static void control_exact_bytes(void)
 {
     uint8_t out[16];
     size_t used = 99;
-    CHECK_EQ(kd_wire_build_control(out, sizeof out, KD_PACKET_TYPE_KD_ACKNOWLEDGE, 0x80800001u,
-                                   &used),
-             KD_OK);
+    CHECK_EQ(
+        kd_wire_build_control(out, sizeof out, KD_PACKET_TYPE_KD_ACKNOWLEDGE, 0x80800001u, &used),
+        KD_OK);
     const uint8_t ack[16] = {0x69, 0x69, 0x69, 0x69, 0x04, 0x00, 0x00, 0x00,
                              0x01, 0x00, 0x80, 0x80, 0x00, 0x00, 0x00, 0x00};
     CHECK_EQ(used, 16);
@@ -93,17 +93,16 @@ static void control_exact_bytes(void)
 }
 
 /* A 3-byte DEBUG_IO packet as sent on serial and on KDNET. */
-static const uint8_t DATA3[] = {0x30, 0x30, 0x30, 0x30, 0x03, 0x00, 0x03, 0x00, 0x00,
-                                0x08, 0x80, 0x80, 0x02, 0x01, 0x00, 0x00, 0x01, 0x02,
-                                0xFF, 0xAA};
+static const uint8_t DATA3[] = {0x30, 0x30, 0x30, 0x30, 0x03, 0x00, 0x03, 0x00, 0x00, 0x08,
+                                0x80, 0x80, 0x02, 0x01, 0x00, 0x00, 0x01, 0x02, 0xFF, 0xAA};
 
 static void data_round_trip_serial(void)
 {
     const uint8_t payload[] = {0x01, 0x02, 0xFF};
     uint8_t out[64];
     size_t used = 0;
-    CHECK_EQ(kd_wire_build_data(out, sizeof out, KD_PACKET_TYPE_KD_DEBUG_IO, 0x80800800u,
-                                payload, 3, true, &used),
+    CHECK_EQ(kd_wire_build_data(out, sizeof out, KD_PACKET_TYPE_KD_DEBUG_IO, 0x80800800u, payload,
+                                3, true, &used),
              KD_OK);
     CHECK_EQ(used, sizeof DATA3);
     CHECK_BYTES(out, DATA3, sizeof DATA3);
@@ -127,8 +126,8 @@ static void data_round_trip_kdnet(void)
     const uint8_t payload[] = {0x01, 0x02, 0xFF};
     uint8_t out[64];
     size_t used = 0;
-    CHECK_EQ(kd_wire_build_data(out, sizeof out, KD_PACKET_TYPE_KD_DEBUG_IO, 0x80800800u,
-                                payload, 3, false, &used),
+    CHECK_EQ(kd_wire_build_data(out, sizeof out, KD_PACKET_TYPE_KD_DEBUG_IO, 0x80800800u, payload,
+                                3, false, &used),
              KD_OK);
     CHECK_EQ(used, 19);
     CHECK_BYTES(out, DATA3, 19);
@@ -149,9 +148,9 @@ static void data_max_size_and_limits(void)
     for (size_t i = 0; i < sizeof payload; i++)
         payload[i] = (uint8_t)(i * 7);
     size_t used = 0;
-    CHECK_EQ(kd_wire_build_data(out, sizeof out, 2, 0x80000002u, payload, KD_PACKET_MAX, true,
-                                &used),
-             KD_OK);
+    CHECK_EQ(
+        kd_wire_build_data(out, sizeof out, 2, 0x80000002u, payload, KD_PACKET_MAX, true, &used),
+        KD_OK);
     CHECK_EQ(used, 4017);
     const uint8_t hdr[8] = {0x30, 0x30, 0x30, 0x30, 0x02, 0x00, 0xA0, 0x0F};
     CHECK_BYTES(out, hdr, 8);

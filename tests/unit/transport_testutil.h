@@ -94,7 +94,8 @@ static inline int tu_target_init(struct tu_target *tt, const char *key, uint16_t
         getsockname(tt->fd, (struct sockaddr *)&me, &sl) < 0)
         return KD_ERR_IO;
     tt->port = ntohs(me.sin_port);
-    tt->host = (struct sockaddr_in){.sin_family = AF_INET, .sin_port = htons(host_port),
+    tt->host = (struct sockaddr_in){.sin_family = AF_INET,
+                                    .sin_port = htons(host_port),
                                     .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     return KD_OK;
 }
@@ -199,8 +200,8 @@ static inline int tu_target_send(struct tu_target *tt, const uint8_t *body, size
 }
 
 /* Receives one data datagram from the host and opens it with keys. */
-static inline int tu_target_recv(struct tu_target *tt, const struct kdnet_keys *keys,
-                                 uint8_t *body, size_t cap, size_t *len, uint64_t *seq)
+static inline int tu_target_recv(struct tu_target *tt, const struct kdnet_keys *keys, uint8_t *body,
+                                 size_t cap, size_t *len, uint64_t *seq)
 {
     uint8_t d[KDNET_MAX_DATAGRAM + 64], plain[KDNET_MAX_DATAGRAM + 64];
     struct kdnet_datagram dg;

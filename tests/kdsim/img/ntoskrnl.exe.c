@@ -26,14 +26,7 @@ unsigned long long KdVersionBlock[0x28 / 8];
 unsigned long long KiBugCheckContext[0x4D0 / 8];
 
 /* Boot, idle, thread start and wait. */
-int KiSystemStartup(void *loader_block);
-int KiSystemStartup(void *loader_block)
-{
-    volatile unsigned char b[0x30];
-    b[0] = (unsigned char)(unsigned long long)loader_block;
-    return b[1];
-}
-SIM_NAME(KiSystemStartup)
+SIM_FN(KiSystemStartup, 0x30)
 SIM_FN(KiIdleLoop, 0x58)
 SIM_FN(KiStartSystemThread, 0x10)
 SIM_FN(PspSystemThreadStartup, 0x38)

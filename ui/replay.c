@@ -1,0 +1,200 @@
+/* replay.c: `kdwatch replay FILE`: a recording through the same monitor
+ * and outputs as a live session. The loop follows the recording's own
+ * order (a break-in where the host broke in, a stop where the target
+ * stopped by itself), so the monitor asks what it asked live and gets the
+ * recorded answers. A capture of another debugger (WinDbg) cannot be
+ * followed that way: then what it shows is listed instead (version,
+ * modules, breakpoints, stops, memory read). */
+#include "capture_packets.h"
+#include "kd_describe.h"
+#include "kd_status.h"
+#include "session_replay.h"
+#include "watch.h"
+#include "watch_out.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct replay_clock {
+    struct replay *r;
+    double t0;
+};
+
+static uint64_t replay_now(void *user)
+{
+    struct replay_clock *c = user;
+    double t = replay_time(c->r) - c->t0;
+    return t > 0 ? (uint64_t)(t * 1000.0 + 0.5) : 0;
+}
+
+static void on_event(void *user, const struct mon_event *ev) { watch_out_event(user, ev); }
+
+/* Waits (real time) until recorded time t at the given speed (0 = no wait). */
+static void pace(struct watch_out *out, double *last, double t, double speed)
+{
+    if (speed > 0 && *last > 0 && t > *last) {
+        double wait = (t - *last) / speed;
+        while (wait > 0) {
+            int ms = wait > 0.1 ? 100 : (int)(wait * 1000);
+            watch_out_idle(out, ms);
+            struct timespec ts = {0, (long)ms * 1000000L};
+            nanosleep(&ts, NULL);
+            wait -= 0.1;
+        }
+    }
+    *last = t;
+}
+
+static void flush_prints(struct replay *r, struct watch_out *out)
+{
+    const char *text;
+    size_t len;
+    while (replay_next_print(r, &text, &len))
+        watch_out_print(out, text, len);
+}
+
+/* Follows a WinDbg (or any foreign) capture passively. */
+static int observe(const struct watch_options *o, const char *key, FILE *out)
+{
+    struct capture_packets *cp;
+    char err[256];
+    if (capture_packets_open(o->uri, key, &cp, err) != KD_OK) {
+        fprintf(stderr, "kdwatch replay: %s\n", err);
+        return 1;
+    }
+    unsigned long reads = 0, stops = 0, bps = 0;
+    uint64_t lo = UINT64_MAX, hi = 0;
+    struct capture_packet p;
+    fprintf(out, "what the capture shows (passive reconstruction):\n");
+    while (capture_packets_next(cp, &p) == 1) {
+        if (p.breakin || p.pkt.leader != KD_LEADER_DATA)
+            continue;
+        struct kd_description d;
+        kd_describe(&p.pkt, p.host_to_target, 0x8664, &d);
+        bool show = false;
+        if (p.pkt.type == KD_PACKET_TYPE_KD_STATE_CHANGE64) {
+            stops++;
+            show = true;
+        } else if (d.api_index == 0x16 && d.reply) { /* GetVersion reply */
+            show = true;
+        } else if (d.api_index == 0x04 || d.api_index == 0x05) { /* breakpoints */
+            bps++;
+            show = !d.reply;
+        } else if (d.api_index == 0x00 && d.reply) {
+            reads++;
+            for (int i = 0; i < d.nfields; i++)
+                if (!strcmp(d.f[i].key, "addr")) {
+                    if (d.f[i].num < lo)
+                        lo = d.f[i].num;
+                    if (d.f[i].num > hi)
+                        hi = d.f[i].num;
+                }
+        }
+        if (show) {
+            fprintf(out, "  frame %6llu %s ", (unsigned long long)p.frame,
+                    p.host_to_target ? "host->target" : "target->host");
+            kd_describe_text(&d, out);
+            fputc('\n', out);
+        }
+    }
+    fprintf(out, "  %lu stops, %lu breakpoint requests, %lu memory reads", stops, bps, reads);
+    if (reads)
+        fprintf(out, " between 0x%llx and 0x%llx", (unsigned long long)lo, (unsigned long long)hi);
+    fputc('\n', out);
+    capture_packets_free(cp);
+    return 0;
+}
+
+int watch_replay(const struct watch_options *o, double speed)
+{
+    const char *key = o->key;
+    char err[256] = "";
+    struct replay *r;
+    int rc = replay_open(o->uri, key, &r, err);
+    if (rc != KD_OK) {
+        fprintf(stderr, "kdwatch replay: %s: %s\n", o->uri, err);
+        return 1;
+    }
+    if (err[0])
+        fprintf(stderr, "kdwatch replay: %s: %s (replaying what precedes it)\n", o->uri, err);
+    struct watch_options wo = *o;
+    wo.record = NULL;
+    struct watch_out *out;
+    if (watch_out_new(&wo, &out) != KD_OK) {
+        replay_free(r);
+        return 1;
+    }
+    struct kd_state_change first;
+    replay_first_stop(r, &first);
+    struct replay_clock clock = {r, replay_time(r)};
+    struct kd_target t = replay_target(r);
+    struct monitor_config mcfg = {.interval_ms = o->interval_ms, .max_stall_ms = 1 << 30,
+                                  .symbols = o->symbols, .on_event = on_event, .user = out,
+                                  .now_ms = replay_now, .clock_user = &clock};
+    struct monitor *m;
+    int status = 1;
+    if (monitor_new(&t, &mcfg, &m) != KD_OK)
+        goto out_free_out;
+    watch_out_link(out, o->uri);
+    rc = monitor_attach(m, &first);
+    if (rc != KD_OK) {
+        monitor_free(m);
+        watch_out_free(out);
+        replay_free(r);
+        fprintf(stderr, "kdwatch replay: this recording is not a kdwatch session the monitor "
+                        "can follow (%s)\n", kd_status_str(rc));
+        return observe(o, key, stdout);
+    }
+    double last = 0;
+    rc = monitor_sample(m);
+    if (rc == KD_OK)
+        rc = monitor_resume(m);
+    const char *why = "end of recording";
+    while (rc == KD_OK) {
+        flush_prints(r, out);
+        if (watch_out_quit(out)) {
+            why = "quit";
+            break;
+        }
+        double when = 0;
+        enum replay_next next = replay_peek(r, &when);
+        if (next == REPLAY_NEXT_END)
+            break;
+        pace(out, &last, when, speed);
+        if (next == REPLAY_NEXT_BREAKIN) {
+            bool other = false;
+            rc = monitor_break_in(m, 0, &other);
+            if (rc == KD_OK)
+                rc = monitor_sample(m);
+            if (rc == KD_OK)
+                rc = monitor_resume(m);
+            continue;
+        }
+        struct kd_state_change sc;
+        rc = t.ops->wait_event(t.ctx, 0, &sc);
+        if (rc != KD_OK)
+            break;
+        bool resume = true;
+        monitor_on_stop(m, &sc, &resume);
+        rc = resume ? monitor_resume(m) : KD_OK;
+        if (!resume)
+            break; /* the crash's last stop */
+    }
+    flush_prints(r, out);
+    if (rc == KD_ERR_CLOSED)
+        rc = KD_OK;
+    while (watch_out_wait_user(out))
+        watch_out_idle(out, 100);
+    watch_out_final(out, monitor_snapshot(m), monitor_crash(m));
+    monitor_detach(m, why);
+    status = rc == KD_OK ? 0 : 1;
+    if (watch_out_failed_threshold(out, monitor_snapshot(m)))
+        status = 3;
+    monitor_free(m);
+out_free_out:
+    watch_out_free(out);
+    replay_free(r);
+    return status;
+}

@@ -1,0 +1,36 @@
+/* watch_out.h: where a watch/replay session's events go: the dashboard on a
+ * terminal, plain text or JSON lines otherwise, plus the final report, the
+ * SVG and the --fail-below verdict. The session loop talks only to this. */
+#ifndef WATCH_OUT_H
+#define WATCH_OUT_H
+
+#include "monitor.h"
+#include "watch.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct watch_out;
+
+int watch_out_new(const struct watch_options *o, struct watch_out **out);
+void watch_out_free(struct watch_out *w);
+
+void watch_out_event(struct watch_out *w, const struct mon_event *ev);
+void watch_out_print(struct watch_out *w, const char *text, size_t len); /* DbgPrint */
+void watch_out_error(struct watch_out *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void watch_out_status(struct watch_out *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void watch_out_link(struct watch_out *w, const char *description);
+
+/* Dashboard: handle keys and redraw, waiting up to ms for a key. */
+void watch_out_idle(struct watch_out *w, int ms);
+/* The user asked to quit. */
+bool watch_out_quit(struct watch_out *w);
+/* After a crash: true while the user still looks at it (dashboard). */
+bool watch_out_wait_user(struct watch_out *w);
+/* End of session: crash report, --report, --svg. crash may be NULL. */
+void watch_out_final(struct watch_out *w, const struct mon_snapshot *snap,
+                     const struct mon_crash *crash);
+/* --fail-below: true when some thread's minimum headroom fell under it. */
+bool watch_out_failed_threshold(struct watch_out *w, const struct mon_snapshot *snap);
+
+#endif
