@@ -106,7 +106,8 @@ static int cal_processes(const struct kd_target *t, uint64_t head, uint32_t apl,
     return KD_OK;
 }
 
-/* The EPROCESS of a processor's current thread: *thread and *process. */
+/* A processor's current thread and the process it runs in. With procs,
+ * only a process on that list counts; without, any kernel address does. */
 static int cal_anchor(const struct kd_target *t, const struct kdbg *k, const struct offsets *o,
                       uint32_t ncpus, const uint64_t *procs, size_t nprocs, uint64_t *thread,
                       uint64_t *process)
@@ -116,21 +117,17 @@ static int cal_anchor(const struct kd_target *t, const struct kdbg *k, const str
         uint64_t th, p;
         int rc = kdbg_current_thread(t, k, cpu, &th);
         if (rc == KD_ERR_NOTFOUND && !ncpus)
-            break;
+            break; /* past the last processor */
         if (rc != KD_OK ||
             target_read_kptr(t, th + o->value[OFFSETS_KTHREAD_APC_PROCESS], &p) != KD_OK)
             continue;
-        for (size_t i = 0; i < nprocs; i++) {
-            if (procs && procs[i] == p) {
-                *thread = th;
-                *process = p;
-                return KD_OK;
-            }
-            if (!procs) { /* before the links are known: any kernel address */
-                *thread = th;
-                *process = p;
-                return KD_OK;
-            }
+        bool listed = !procs;
+        for (size_t i = 0; procs && i < nprocs && !listed; i++)
+            listed = procs[i] == p;
+        if (listed) {
+            *thread = th;
+            *process = p;
+            return KD_OK;
         }
     }
     return KD_ERR_NOTFOUND;
@@ -157,7 +154,7 @@ static int cal_process_fields(const struct kd_target *t, const struct kdbg *k,
     } else if (!r->system_from_export) {
         /* No export: the process of a current thread, found on the list. */
         uint64_t th, p, d = 0, node = first;
-        if (cal_anchor(t, k, o, ncpus, NULL, 1, &th, &p) != KD_OK)
+        if (cal_anchor(t, k, o, ncpus, NULL, 0, &th, &p) != KD_OK)
             return KD_ERR_NOTFOUND;
         for (size_t i = 0; i < CALIBRATE_WALK_MAX && node != head && !d; i++) {
             if (node > p && node - p < o->size_eprocess && !((node - p) & 7))
@@ -182,8 +179,7 @@ static int cal_process_fields(const struct kd_target *t, const struct kdbg *k,
     uint64_t next, p2 = 0;
     if (target_read_kptr(t, first, &next) == KD_OK && next != head) {
         p2 = next - o->value[OFFSETS_EPROCESS_ACTIVE_PROCESS_LINKS];
-        if (target_read_u64(t, p2 + o->value[OFFSETS_EPROCESS_UNIQUE_PROCESS_ID], &pid) !=
-                KD_OK ||
+        if (target_read_u64(t, p2 + o->value[OFFSETS_EPROCESS_UNIQUE_PROCESS_ID], &pid) != KD_OK ||
             pid == 0 || (pid & 3) || pid > 0xFFFFFFFFu || pid == 4)
             return KD_ERR_FORMAT;
     }
@@ -254,11 +250,10 @@ static int cal_thread_pairs(const struct kd_target *t, struct offsets *o, uint64
         for (uint32_t e = 16; e < st && e <= n - ws; e += 8) {
             uint64_t x = n - e;
             struct cal_kthread kt;
-            uint32_t off[5] = {o->value[OFFSETS_KTHREAD_INITIAL_STACK],
-                               o->value[OFFSETS_KTHREAD_STACK_LIMIT],
-                               o->value[OFFSETS_KTHREAD_STACK_BASE],
-                               o->value[OFFSETS_KTHREAD_KERNEL_STACK],
-                               o->value[OFFSETS_KTHREAD_APC_PROCESS]};
+            uint32_t off[5] = {
+                o->value[OFFSETS_KTHREAD_INITIAL_STACK], o->value[OFFSETS_KTHREAD_STACK_LIMIT],
+                o->value[OFFSETS_KTHREAD_STACK_BASE], o->value[OFFSETS_KTHREAD_KERNEL_STACK],
+                o->value[OFFSETS_KTHREAD_APC_PROCESS]};
             uint64_t v[5];
             bool inside = true;
             for (int i = 0; i < 5; i++) {
@@ -274,7 +269,8 @@ static int cal_thread_pairs(const struct kd_target *t, struct offsets *o, uint64
             size_t count;
             bool has;
             if (cal_walk(t, p + h, CALIBRATE_MAX_THREADS, anchor ? anchor + e : 0, &count, &has,
-                         sample, CALIBRATE_SAMPLE) != KD_OK || count == 0)
+                         sample, CALIBRATE_SAMPLE) != KD_OK ||
+                count == 0)
                 continue;
             bool ok = true;
             for (size_t i = 0; ok && i < count && i < CALIBRATE_SAMPLE; i++)
@@ -302,8 +298,8 @@ static int cal_thread_ids(const struct kd_target *t, const struct modules *m, st
     size_t count;
     bool has;
     uint32_t st = o->size_ethread, e = o->value[OFFSETS_ETHREAD_THREAD_LIST_ENTRY];
-    int rc = cal_walk(t, s + o->value[OFFSETS_EPROCESS_THREAD_LIST_HEAD], CALIBRATE_MAX_THREADS,
-                      0, &count, &has, sample, CALIBRATE_CID_THREADS);
+    int rc = cal_walk(t, s + o->value[OFFSETS_EPROCESS_THREAD_LIST_HEAD], CALIBRATE_MAX_THREADS, 0,
+                      &count, &has, sample, CALIBRATE_CID_THREADS);
     if (rc == KD_OK)
         rc = target_read_u64(t, s + o->value[OFFSETS_EPROCESS_UNIQUE_PROCESS_ID], &pid);
     if (rc != KD_OK)
@@ -348,8 +344,7 @@ static int cal_thread_ids(const struct kd_target *t, const struct modules *m, st
 }
 
 int calibrate_run(const struct kd_target *t, const struct kdbg *k, const struct modules *m,
-                  uint64_t kern_base, uint32_t ncpus, struct offsets *o,
-                  struct calibrate_report *r)
+                  uint64_t kern_base, uint32_t ncpus, struct offsets *o, struct calibrate_report *r)
 {
     struct calibrate_report local;
     static const enum offsets_field need[5] = {

@@ -48,11 +48,11 @@
 #define CALIBRATE_CID_THREADS 16
 
 struct calibrate_report {
-    uint64_t system_process;  /* S */
-    bool system_from_export;  /* S came from nt!PsInitialSystemProcess */
-    uint64_t anchor_thread;   /* T, 0 when calibrated without one */
-    uint64_t anchor_process;  /* P */
-    unsigned thread_pairs;    /* (h, e) pairs that passed */
+    uint64_t system_process; /* S */
+    bool system_from_export; /* S came from nt!PsInitialSystemProcess */
+    uint64_t anchor_thread;  /* T, 0 when calibrated without one */
+    uint64_t anchor_process; /* P */
+    unsigned thread_pairs;   /* (h, e) pairs that passed */
     unsigned processes_seen;
 };
 

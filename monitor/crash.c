@@ -117,7 +117,10 @@ static void walk_params(const struct crash_record *r, const struct crash_env *en
         unwind_params_add_stack(p, env->ist_limit, env->ist_base);
 }
 
-static int canonical(uint64_t a) { return (uint64_t)((int64_t)(a << 16) >> 16) == a; }
+static int canonical(uint64_t a)
+{
+    return (uint64_t)((int64_t)(a << 16) >> 16) == a;
+}
 
 int crash_on_double_fault(struct crash_record *r, const struct crash_env *env)
 {

@@ -16,8 +16,8 @@
 
 #define KDBG_OWNER_TAG 0x4742444Bu /* "KDBG" */
 #define KDBG_HEADER_SIZE 0x18u
-#define KDBG_KNOWN_SIZE 0x380u     /* through RetpolineStubSize (RS5+) */
-#define KDBG_SIZE_MAX 0x10000u     /* a Header.Size above this is not a KDBG */
+#define KDBG_KNOWN_SIZE 0x380u /* through RetpolineStubSize (RS5+) */
+#define KDBG_SIZE_MAX 0x10000u /* a Header.Size above this is not a KDBG */
 
 /* The fields the monitor uses; kdbg.c maps each to its offset and width. */
 enum kdbg_field {
@@ -58,12 +58,12 @@ enum kdbg_field {
 };
 
 struct kdbg {
-    uint64_t list_head;  /* GetVersion.DebuggerDataList */
-    uint64_t address;    /* the block (the list's first entry) */
-    uint32_t owner_tag;  /* as read at +0x10 */
-    uint32_t size;       /* Header.Size as read at +0x14 */
-    bool encoded;        /* OwnerTag is not "KDBG": no field is valid */
-    uint64_t present;    /* bit (1 << field) set when the field fits in Size */
+    uint64_t list_head;           /* GetVersion.DebuggerDataList */
+    uint64_t address;             /* the block (the list's first entry) */
+    uint32_t owner_tag;           /* as read at +0x10 */
+    uint32_t size;                /* Header.Size as read at +0x14 */
+    bool encoded;                 /* OwnerTag is not "KDBG": no field is valid */
+    uint64_t present;             /* bit (1 << field) set when the field fits in Size */
     uint64_t value[KDBG_NFIELDS]; /* 0 when absent */
 };
 

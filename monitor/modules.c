@@ -9,7 +9,10 @@
 #include "kd_status.h"
 #include "target_read.h"
 
-struct modules *modules_new(void) { return calloc(1, sizeof(struct modules)); }
+struct modules *modules_new(void)
+{
+    return calloc(1, sizeof(struct modules));
+}
 
 static void modules_clear(struct module *v, size_t n)
 {

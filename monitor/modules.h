@@ -15,8 +15,8 @@
 #include "pe_image.h"
 
 #define MODULES_MAX 4096
-#define MODULES_NAME_MAX 128 /* BaseDllName as UTF-8, NUL included */
-#define MODULES_PATH_MAX 512 /* FullDllName as UTF-8, NUL included */
+#define MODULES_NAME_MAX 128    /* BaseDllName as UTF-8, NUL included */
+#define MODULES_PATH_MAX 512    /* FullDllName as UTF-8, NUL included */
 #define MODULES_ENTRY_SIZE 0x68 /* bytes of the entry read: links .. BaseDllName */
 
 struct module {
@@ -34,8 +34,8 @@ struct modules {
     uint64_t list_head;
     struct module *v; /* load order */
     size_t n, cap;
-    bool complete;    /* the last walk came back to the head */
-    int walk_status;  /* status of the last walk */
+    bool complete;   /* the last walk came back to the head */
+    int walk_status; /* status of the last walk */
 };
 
 /* NULL on allocation failure. */

@@ -132,9 +132,11 @@ int offsets_from_isf(struct offsets *o, const char *json, size_t len)
     for (int f = 0; f < OFFSETS_NFIELDS; f++)
         if (q[f].found && q[f].value >= 0 && q[f].value < OFFSETS_MAX_STRUCT_SIZE)
             offsets_set(o, (enum offsets_field)f, (uint32_t)q[f].value, OFFSETS_SRC_ISF);
-    if (q[SIZE_EP].found && q[SIZE_EP].value >= 0x100 && q[SIZE_EP].value <= OFFSETS_MAX_STRUCT_SIZE)
+    if (q[SIZE_EP].found && q[SIZE_EP].value >= 0x100 &&
+        q[SIZE_EP].value <= OFFSETS_MAX_STRUCT_SIZE)
         o->size_eprocess = (uint32_t)q[SIZE_EP].value;
-    if (q[SIZE_ET].found && q[SIZE_ET].value >= 0x100 && q[SIZE_ET].value <= OFFSETS_MAX_STRUCT_SIZE)
+    if (q[SIZE_ET].found && q[SIZE_ET].value >= 0x100 &&
+        q[SIZE_ET].value <= OFFSETS_MAX_STRUCT_SIZE)
         o->size_ethread = (uint32_t)q[SIZE_ET].value;
     return KD_OK;
 }
@@ -169,9 +171,15 @@ struct offsets_row {
 
 #define OFFSETS_KTHREAD_COMMON 0x28, 0x30, 0x38, 0x58, 0x184, 0xb8, 0x8
 static const struct offsets_row offsets_table[] = {
-    {19041, 19045, {OFFSETS_KTHREAD_COMMON, 0x440, 0x448, 0x5a8, 0x5e0, 0x4e8, 0x478, 0x450, 0x4d0}},
-    {22621, 22631, {OFFSETS_KTHREAD_COMMON, 0x440, 0x448, 0x5a8, 0x5e0, 0x538, 0x4c8, 0x4a0, 0x520}},
-    {26100, 26100, {OFFSETS_KTHREAD_COMMON, 0x1d0, 0x1d8, 0x338, 0x370, 0x578, 0x508, 0x4e0, 0x560}},
+    {19041,
+     19045,
+     {OFFSETS_KTHREAD_COMMON, 0x440, 0x448, 0x5a8, 0x5e0, 0x4e8, 0x478, 0x450, 0x4d0}},
+    {22621,
+     22631,
+     {OFFSETS_KTHREAD_COMMON, 0x440, 0x448, 0x5a8, 0x5e0, 0x538, 0x4c8, 0x4a0, 0x520}},
+    {26100,
+     26100,
+     {OFFSETS_KTHREAD_COMMON, 0x1d0, 0x1d8, 0x338, 0x370, 0x578, 0x508, 0x4e0, 0x560}},
 };
 _Static_assert(OFFSETS_KPRCB_CURRENT_THREAD == 6 && OFFSETS_ETHREAD_WIN32_START_ADDRESS == 14,
                "table columns follow enum offsets_field");
@@ -217,8 +225,7 @@ bool offsets_stack_ok(uint64_t initial, uint64_t limit, uint64_t base, uint64_t 
            (size > 0x6000 && size <= 0x20000 && (size & 0xFFF) == 0);
 }
 
-int offsets_check(const struct kd_target *t, struct offsets *o, const uint64_t *threads,
-                  size_t n)
+int offsets_check(const struct kd_target *t, struct offsets *o, const uint64_t *threads, size_t n)
 {
     static const enum offsets_field need[4] = {
         OFFSETS_KTHREAD_INITIAL_STACK, OFFSETS_KTHREAD_STACK_LIMIT, OFFSETS_KTHREAD_STACK_BASE,

@@ -90,8 +90,7 @@ bool offsets_stack_ok(uint64_t initial, uint64_t limit, uint64_t base, uint64_t 
  * invariants; sets checked/check_passed/threads_checked/threads_failed.
  * check_passed needs at least one thread and no failure. KD_ERR_STATE when
  * a stack offset is missing; a read error stops the check with that error. */
-int offsets_check(const struct kd_target *t, struct offsets *o, const uint64_t *threads,
-                  size_t n);
+int offsets_check(const struct kd_target *t, struct offsets *o, const uint64_t *threads, size_t n);
 
 /* True when every field the thread enumeration needs has a value
  * (everything but the two start addresses and State). */

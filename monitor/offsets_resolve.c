@@ -8,8 +8,8 @@
 #include "target_read.h"
 
 /* Up to max threads of the process at p, from its thread list. */
-static size_t offsets_resolve_sample(const struct kd_target *t, const struct offsets *o,
-                                     uint64_t p, uint64_t *out, size_t max)
+static size_t offsets_resolve_sample(const struct kd_target *t, const struct offsets *o, uint64_t p,
+                                     uint64_t *out, size_t max)
 {
     uint64_t head = p + o->value[OFFSETS_EPROCESS_THREAD_LIST_HEAD], cur;
     uint32_t e = o->value[OFFSETS_ETHREAD_THREAD_LIST_ENTRY];
@@ -36,10 +36,9 @@ int offsets_resolve(const struct kd_target *t, const struct kd_version *v, const
     if (k && !k->encoded)
         offsets_from_kdbg(o, k);
     r->isf_status = isf ? offsets_from_isf(o, isf, isf_len) : KD_ERR_NOTFOUND;
-    r->calibrate_status = k && !k->encoded
-                              ? calibrate_run(t, k, m, v ? v->kern_base : 0, ncpus, o,
-                                              &r->calibration)
-                              : KD_ERR_STATE;
+    r->calibrate_status =
+        k && !k->encoded ? calibrate_run(t, k, m, v ? v->kern_base : 0, ncpus, o, &r->calibration)
+                         : KD_ERR_STATE;
     r->builtin_status = offsets_from_builtin(o);
 
     uint64_t threads[OFFSETS_RESOLVE_CHECK_MAX];
@@ -57,5 +56,7 @@ int offsets_resolve(const struct kd_target *t, const struct kd_version *v, const
     r->check_status = offsets_check(t, o, threads, n);
     if (!offsets_complete(o))
         return KD_ERR_NOTFOUND;
+    if (!o->threads_checked)
+        return KD_ERR_STATE; /* nothing to check against: unverified, not wrong */
     return o->check_passed ? KD_OK : KD_ERR_FORMAT;
 }

@@ -30,8 +30,9 @@ struct offsets_resolve_report {
 /* Fills o for the target whose GetVersion is v. k may be NULL or encoded
  * (then only ISF and the table can help), isf may be NULL. Returns KD_OK when
  * offsets_complete(o) and the invariant check passed; KD_ERR_NOTFOUND when
- * fields are missing; KD_ERR_FORMAT when the check failed (o is filled
- * anyway so the caller can show what was tried). */
+ * fields are missing; KD_ERR_STATE when no thread could be checked (no
+ * KDBG: no processor block, no process list); KD_ERR_FORMAT when the check
+ * failed. o is filled in every case so the caller can show what was tried. */
 int offsets_resolve(const struct kd_target *t, const struct kd_version *v, const struct kdbg *k,
                     const struct modules *m, const char *isf, size_t isf_len, uint32_t ncpus,
                     struct offsets *o, struct offsets_resolve_report *r);

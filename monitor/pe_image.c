@@ -8,7 +8,7 @@
 #include "kd_status.h"
 #include "target_read.h"
 
-#define PE_FIRST_READ 0x400u   /* enough for the headers of nearly every image */
+#define PE_FIRST_READ 0x400u      /* enough for the headers of nearly every image */
 #define PE_WINDOW_MAX (16u << 20) /* export directory / names span read at once */
 
 /* True when [rva, rva + len) lies inside the image. */
@@ -454,8 +454,8 @@ int pe_image_load_pdata(const struct kd_target *t, struct pe_image *img)
             rc = KD_ERR_FORMAT;
         else {
             s.bytes = malloc(n * 12);
-            rc = s.bytes ? target_read_bytes(t, img->base + dir.rva, s.bytes, n * 12)
-                         : KD_ERR_NOMEM;
+            rc =
+                s.bytes ? target_read_bytes(t, img->base + dir.rva, s.bytes, n * 12) : KD_ERR_NOMEM;
         }
     }
     if (rc == KD_OK) {

@@ -48,19 +48,19 @@ struct pe_image {
     uint32_t size_of_image; /* checked <= PE_IMAGE_MAX_SIZE */
     uint16_t machine;
     bool pe32plus;
-    uint64_t image_base;    /* OptionalHeader.ImageBase (preferred) */
+    uint64_t image_base; /* OptionalHeader.ImageBase (preferred) */
     uint32_t entry_rva, timestamp, checksum;
     struct pe_section *sections;
     uint16_t nsections;
     struct pe_dir dirs[16];
-    uint32_t ndirs;         /* min(NumberOfRvaAndSizes, 16) */
+    uint32_t ndirs; /* min(NumberOfRvaAndSizes, 16) */
 
     /* Filled by pe_image_load_exports; status cached so a failure is not retried. */
     bool exports_loaded;
     int exports_status;
     struct pe_export *exports; /* sorted by rva, then name */
     size_t nexports;
-    size_t *by_name;           /* indexes of named exports, sorted by name */
+    size_t *by_name; /* indexes of named exports, sorted by name */
     size_t nnamed;
     char *name_pool;
 
@@ -69,7 +69,7 @@ struct pe_image {
     int pdata_status;
     struct pe_runtime_function *pdata; /* sorted by begin, invalid entries dropped */
     size_t npdata;
-    size_t pdata_dropped;              /* entries rejected (bad ranges) */
+    size_t pdata_dropped; /* entries rejected (bad ranges) */
 };
 
 /* Reads and parses the headers of the image loaded at base. size_hint is the

@@ -64,7 +64,7 @@ int symbols_resolve(const struct kd_target *t, const struct modules *m, uint64_t
                     uint64_t va, struct symbols_hit *out)
 {
     memset(out, 0, sizeof *out);
-    (void)kern_base;
+    (void)kern_base; /* naming is symbols_module_name's job; kept for a uniform signature */
     struct module *mod = modules_find(m, va);
     if (!mod)
         return KD_ERR_NOTFOUND;
@@ -75,7 +75,8 @@ int symbols_resolve(const struct kd_target *t, const struct modules *m, uint64_t
         return KD_OK; /* no headers: module+offset is all we can say */
     uint32_t rva = (uint32_t)(va - mod->base);
     struct pe_runtime_function f;
-    if (pe_image_load_pdata(t, img) == KD_OK && pe_image_pdata_lookup(t, img, rva, &f, NULL) == KD_OK) {
+    if (pe_image_load_pdata(t, img) == KD_OK &&
+        pe_image_pdata_lookup(t, img, rva, &f, NULL) == KD_OK) {
         symbols_primary(t, img, &f);
         out->pdata = true;
         out->func_begin = f.begin;
@@ -114,8 +115,7 @@ void symbols_format(const struct kd_target *t, const struct modules *m, uint64_t
         snprintf(buf, cap, "%s+0x%" PRIx64, mod, h.offset);
 }
 
-int symbols_export(const struct kd_target *t, struct module *mod, const char *name,
-                   uint64_t *va)
+int symbols_export(const struct kd_target *t, struct module *mod, const char *name, uint64_t *va)
 {
     struct pe_image *img;
     const struct pe_export *e;
@@ -148,8 +148,8 @@ int symbols_idt_gate(const struct kd_target *t, uint16_t cpu, unsigned vector,
     memset(out, 0, sizeof *out);
     if (!t || !t->ops || !t->ops->read_control || vector > 255)
         return KD_ERR_ARG;
-    int rc = t->ops->read_control(t->ctx, cpu, AMD64_DEBUG_CONTROL_SPACE_KSPECIAL, sr, sizeof sr,
-                                  &got);
+    int rc =
+        t->ops->read_control(t->ctx, cpu, AMD64_DEBUG_CONTROL_SPACE_KSPECIAL, sr, sizeof sr, &got);
     if (rc != KD_OK)
         return rc;
     if (got < sizeof sr)
@@ -183,12 +183,12 @@ int symbols_double_fault(const struct kd_target *t, const struct modules *m, uin
     struct module *mod = modules_find(m, out->gate.handler);
     struct pe_image *img;
     if (mod && modules_pe(t, mod, &img) == KD_OK) {
-        const struct pe_section *s = pe_image_section(img, (uint32_t)(out->gate.handler - mod->base));
+        const struct pe_section *s =
+            pe_image_section(img, (uint32_t)(out->gate.handler - mod->base));
         if (s)
             memcpy(out->section, s->name, sizeof out->section);
     }
-    size_t n = strlen(out->symbol);
-    out->shadow = strcmp(out->section, "KVASCODE") == 0 ||
-                  (n >= 6 && strstr(out->symbol, "Shadow") != NULL);
+    /* KVA shadowing routes gates through KVASCODE stubs (...Shadow). */
+    out->shadow = strcmp(out->section, "KVASCODE") == 0 || strstr(out->symbol, "Shadow") != NULL;
     return KD_OK;
 }

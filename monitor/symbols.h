@@ -16,10 +16,10 @@
 #define SYMBOLS_CHAIN_MAX 8 /* CHAININFO links followed to a function's primary entry */
 
 struct symbols_hit {
-    struct module *module;   /* NULL: va is in no loaded module */
-    const char *export_name; /* NULL: shown as module+offset; owned by the module's image */
-    uint64_t offset;         /* from the export, else from the module base */
-    bool pdata;              /* a .pdata entry covers va */
+    struct module *module;         /* NULL: va is in no loaded module */
+    const char *export_name;       /* NULL: shown as module+offset; owned by the module's image */
+    uint64_t offset;               /* from the export, else from the module base */
+    bool pdata;                    /* a .pdata entry covers va */
     uint32_t func_begin, func_end; /* that function (primary entry), RVAs */
 };
 
@@ -45,8 +45,7 @@ void symbols_format(const struct kd_target *t, const struct modules *m, uint64_t
 /* The kernel module (base == kern_base, else the first in load order). */
 struct module *symbols_kernel(const struct modules *m, uint64_t kern_base);
 /* Address of an export of mod by exact name. */
-int symbols_export(const struct kd_target *t, struct module *mod, const char *name,
-                   uint64_t *va);
+int symbols_export(const struct kd_target *t, struct module *mod, const char *name, uint64_t *va);
 /* nt!KeBugCheckEx. */
 int symbols_kebugcheckex(const struct kd_target *t, const struct modules *m, uint64_t kern_base,
                          uint64_t *va);
@@ -56,8 +55,8 @@ struct symbols_idt_gate {
     uint16_t idtr_limit;
     uint64_t handler; /* OffsetLow | OffsetMiddle << 16 | OffsetHigh << 32 */
     uint16_t selector;
-    uint8_t ist;      /* bits 0-2 of byte 4 */
-    uint8_t type;     /* 0xE interrupt gate, 0xF trap gate */
+    uint8_t ist;  /* bits 0-2 of byte 4 */
+    uint8_t type; /* 0xE interrupt gate, 0xF trap gate */
     uint8_t dpl;
     bool present;
 };

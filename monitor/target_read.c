@@ -10,7 +10,10 @@ bool target_read_canonical(uint64_t va)
     return top == 0 || top == 0x1FFFF;
 }
 
-bool target_read_kernel_va(uint64_t va) { return (va >> 47) == 0x1FFFF; }
+bool target_read_kernel_va(uint64_t va)
+{
+    return (va >> 47) == 0x1FFFF;
+}
 
 int target_read_bytes(const struct kd_target *t, uint64_t va, void *buf, size_t len)
 {

@@ -12,7 +12,10 @@
 
 #define THREADS_SPAN_MAX 1024u /* fields farther apart than this are read apart */
 
-struct threads_list *threads_new(void) { return calloc(1, sizeof(struct threads_list)); }
+struct threads_list *threads_new(void)
+{
+    return calloc(1, sizeof(struct threads_list));
+}
 
 void threads_free(struct threads_list *l)
 {
@@ -128,8 +131,8 @@ int threads_enumerate(const struct kd_target *t, const struct offsets *o, uint64
 {
     static const enum offsets_field need[] = {
         OFFSETS_EPROCESS_UNIQUE_PROCESS_ID, OFFSETS_EPROCESS_ACTIVE_PROCESS_LINKS,
-        OFFSETS_EPROCESS_IMAGE_FILE_NAME, OFFSETS_EPROCESS_THREAD_LIST_HEAD,
-        OFFSETS_ETHREAD_THREAD_LIST_ENTRY, OFFSETS_ETHREAD_CID};
+        OFFSETS_EPROCESS_IMAGE_FILE_NAME,   OFFSETS_EPROCESS_THREAD_LIST_HEAD,
+        OFFSETS_ETHREAD_THREAD_LIST_ENTRY,  OFFSETS_ETHREAD_CID};
     free(l->procs);
     free(l->v);
     memset(l, 0, sizeof *l);
@@ -144,8 +147,8 @@ int threads_enumerate(const struct kd_target *t, const struct offsets *o, uint64
     struct addr_set seen;
     size_t pcap = 0, tcap = 0;
     uint64_t prev = process_head, cur;
-    int rc = target_read_kernel_va(process_head) ? target_read_kptr(t, process_head, &cur)
-                                                 : KD_ERR_ARG;
+    int rc =
+        target_read_kernel_va(process_head) ? target_read_kptr(t, process_head, &cur) : KD_ERR_ARG;
     int first_err = KD_OK;
     addr_set_init(&seen, THREADS_MAX_PROCESSES);
     while (rc == KD_OK && cur != process_head) {
@@ -195,12 +198,11 @@ int threads_enumerate(const struct kd_target *t, const struct offsets *o, uint64
     return rc;
 }
 
-void threads_block_plan(const struct offsets *o, uint32_t *start, uint32_t *len,
-                        bool *state_merged)
+void threads_block_plan(const struct offsets *o, uint32_t *start, uint32_t *len, bool *state_merged)
 {
-    static const enum offsets_field f[4] = {
-        OFFSETS_KTHREAD_INITIAL_STACK, OFFSETS_KTHREAD_STACK_LIMIT, OFFSETS_KTHREAD_STACK_BASE,
-        OFFSETS_KTHREAD_KERNEL_STACK};
+    static const enum offsets_field f[4] = {OFFSETS_KTHREAD_INITIAL_STACK,
+                                            OFFSETS_KTHREAD_STACK_LIMIT, OFFSETS_KTHREAD_STACK_BASE,
+                                            OFFSETS_KTHREAD_KERNEL_STACK};
     uint32_t lo = UINT32_MAX, hi = 0;
     for (int i = 0; i < 4; i++) {
         lo = o->value[f[i]] < lo ? o->value[f[i]] : lo;
@@ -269,8 +271,8 @@ int threads_cpus(const struct kd_target *t, const struct kdbg *k, uint32_t ncpus
     return KD_OK;
 }
 
-int threads_usage(const struct threads_thread *th, const struct threads_cpu *cpus,
-                  uint32_t ncpus, struct threads_usage *u)
+int threads_usage(const struct threads_thread *th, const struct threads_cpu *cpus, uint32_t ncpus,
+                  struct threads_usage *u)
 {
     memset(u, 0, sizeof *u);
     u->cpu = -1;

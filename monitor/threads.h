@@ -34,16 +34,16 @@
 struct threads_process {
     uint64_t eprocess;
     uint32_t pid;
-    char name[16];     /* ImageFileName, non-printables as '?' */
+    char name[16];       /* ImageFileName, non-printables as '?' */
     size_t first, count; /* its threads in threads_list.v */
-    int status;        /* KD_OK when its thread list walked back to the head */
+    int status;          /* KD_OK when its thread list walked back to the head */
 };
 
 struct threads_thread {
     uint64_t kthread; /* = ETHREAD */
     size_t process;   /* index in threads_list.procs */
     uint32_t tid;
-    uint64_t start;   /* Win32StartAddress, else StartAddress, else 0 */
+    uint64_t start; /* Win32StartAddress, else StartAddress, else 0 */
     /* the last stack block read (threads_read_stack) */
     uint64_t initial_stack, stack_limit, stack_base, kernel_stack;
     uint8_t state;
@@ -95,20 +95,20 @@ int threads_cpus(const struct kd_target *t, const struct kdbg *k, uint32_t ncpus
 
 struct threads_usage {
     uint64_t sp;
-    int cpu;           /* processor it runs on, -1 when not running */
-    bool on_stack;     /* StackLimit <= sp <= InitialStack: the numbers below hold */
-    uint64_t used;     /* InitialStack - sp */
-    uint64_t headroom; /* sp - StackLimit */
-    uint64_t usable;   /* InitialStack - StackLimit */
-    uint64_t size;     /* StackBase - StackLimit */
+    int cpu;               /* processor it runs on, -1 when not running */
+    bool on_stack;         /* StackLimit <= sp <= InitialStack: the numbers below hold */
+    uint64_t used;         /* InitialStack - sp */
+    uint64_t headroom;     /* sp - StackLimit */
+    uint64_t usable;       /* InitialStack - StackLimit */
+    uint64_t size;         /* StackBase - StackLimit */
     uint32_t percent_x100; /* used * 10000 / usable */
 };
 
 /* Pure: usage of th from its last block and the processors' state. A running
  * thread whose RSP is off its stack (a DPC/ISR stack, a callout segment) has
  * on_stack = false. KD_ERR_STATE when th has no block. */
-int threads_usage(const struct threads_thread *th, const struct threads_cpu *cpus,
-                  uint32_t ncpus, struct threads_usage *u);
+int threads_usage(const struct threads_thread *th, const struct threads_cpu *cpus, uint32_t ncpus,
+                  struct threads_usage *u);
 
 /* Reads every thread's block (flags as threads_read_stack) and fills
  * usage[l->n]. A thread whose read fails gets on_stack = false, sp = 0; the

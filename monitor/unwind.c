@@ -197,8 +197,8 @@ int unwind_is_after_call(struct unwind_mem *m, uint64_t ret)
 #define C(k) ((k) <= have ? b[8 - (k)] : -1) /* byte at ret - k, -1 when unknown */
     if (C(5) == 0xE8)
         return 1; /* call rel32 */
-    if (C(2) == 0xFF && C(1) >= 0 && ((C(1) & 0xF8) == 0xD0 ||
-                                      ((C(1) & 0xF8) == 0x10 && C(1) != 0x14 && C(1) != 0x15)))
+    if (C(2) == 0xFF && C(1) >= 0 &&
+        ((C(1) & 0xF8) == 0xD0 || ((C(1) & 0xF8) == 0x10 && C(1) != 0x14 && C(1) != 0x15)))
         return 1; /* call reg / call [reg] */
     if (C(3) == 0xFF && C(2) == 0x14 && C(1) >= 0 && (C(1) & 7) != 5)
         return 1; /* call [base+index*s] */

@@ -88,7 +88,7 @@ struct unwind_stack {
 
 struct unwind_params {
     const struct kd_target *target;
-    const struct unwind_lookup *lookup; /* may be NULL: no modules known */
+    const struct unwind_lookup *lookup;            /* may be NULL: no modules known */
     struct unwind_stack stacks[UNWIND_MAX_STACKS]; /* known stacks; [0] the thread's */
     uint32_t nstacks;
     uint32_t max_frames;   /* 0: the trace's capacity */

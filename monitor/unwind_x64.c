@@ -24,12 +24,14 @@ enum {
 };
 
 #define UNW_FLAG_CHAININFO 4
-#define MAX_CHAIN 32        /* chained/indirect hops before the data counts as a loop */
-#define MAX_SEGMENTS 16     /* stack switches one walk may take */
+#define MAX_CHAIN 32    /* chained/indirect hops before the data counts as a loop */
+#define MAX_SEGMENTS 16 /* stack switches one walk may take */
 #define ALL_CODES 0xFFFFFFFFu
-#define FL_USER (1u << 31)  /* internal: the machine frame returns to user mode */
+#define FL_USER (1u << 31) /* internal: the machine frame returns to user mode */
 /* RBX RSP RBP RSI RDI R12-R15 survive calls; the rest is unknown in a caller. */
 #define NONVOLATILE 0xF0F8u
+#define FP_MAX_GAP 0x20000u /* more than any kernel stack holds */
+#define EPILOG_MAX 32u      /* code bytes read at an exact pc to recognise an epilog */
 
 struct walker {
     const struct unwind_params *p;
@@ -153,9 +155,10 @@ static int restore_xmm(struct walker *w, struct unwind_x64_regs *r, int n, uint6
 }
 
 /* Undoes the prolog actions of one UNWIND_INFO whose CodeOffset <= pc_off.
- * base: the establisher frame that SAVE_* offsets are relative to. */
+ * base: the establisher frame that SAVE_* offsets are relative to; use_fp:
+ * it came from the frame register (see frame_base). */
 static int apply_codes(struct walker *w, const struct uinfo *ui, uint32_t pc_off, uint64_t base,
-                       struct unwind_x64_regs *r, uint32_t *flags)
+                       int use_fp, struct unwind_x64_regs *r, uint32_t *flags)
 {
     uint64_t *rsp = &r->gpr[UNWIND_X64_RSP];
     for (uint32_t i = 0; i < ui->count;) {
@@ -180,8 +183,8 @@ static int apply_codes(struct walker *w, const struct uinfo *ui, uint32_t pc_off
         case UWOP_SET_FPREG:
             if (ui->freg == 0)
                 return KD_ERR_FORMAT;
-            if (r->known & (1u << ui->freg)) {
-                *rsp = r->gpr[ui->freg] - ui->foff * 16u;
+            if (use_fp) {
+                *rsp = base;
                 *flags |= UNWIND_FRAME_FPREG;
             } /* else the frame register is lost: assume no alloca moved RSP */
             break;
@@ -222,11 +225,10 @@ static int apply_codes(struct walker *w, const struct uinfo *ui, uint32_t pc_off
 static int try_epilog(struct walker *w, const struct uinfo *ui, uint64_t func, uint64_t end,
                       struct unwind_x64_regs *r)
 {
-    uint8_t b[32];
-    uint32_t n = end - r->rip < sizeof b ? (uint32_t)(end - r->rip) : (uint32_t)sizeof b;
+    uint8_t b[EPILOG_MAX + 8] = {0}; /* zero tail: lookahead past n reads zeros */
+    uint32_t n = end - r->rip < EPILOG_MAX ? (uint32_t)(end - r->rip) : EPILOG_MAX;
     if (n == 0 || unwind_mem_read(&w->mem, r->rip, b, n) != KD_OK)
         return 0;
-    memset(b + n, 0, sizeof b - n);
     uint64_t rsp = r->gpr[UNWIND_X64_RSP];
     uint32_t i = 0;
     if (b[0] == 0x48 && b[1] == 0x83 && b[2] == 0xC4) { /* add rsp, imm8 */
@@ -255,17 +257,18 @@ static int try_epilog(struct walker *w, const struct uinfo *ui, uint64_t func, u
             break;
     }
     int ok = 0;
-    if (i < n && (b[i] == 0xC3 || b[i] == 0xC2 || (b[i] == 0xF3 && b[i + 1] == 0xC3)))
-        ok = 1; /* ret, ret imm16, rep ret */
-    else if (i + 5 <= n && b[i] == 0xE9) { /* jmp rel32 out of the function: a tail call */
+    if (i < n && (b[i] == 0xC3 || b[i] == 0xC2 || (b[i] == 0xF3 && b[i + 1] == 0xC3))) {
+        ok = 1;                              /* ret, ret imm16, rep ret */
+    } else if (i + 5 <= n && b[i] == 0xE9) { /* jmp rel32 out of the function: a tail call */
         uint64_t to = r->rip + i + 5 + (uint64_t)(int64_t)(int32_t)kd_le32(b + i + 1);
         ok = to < func || to >= end;
     } else if (i + 2 <= n && b[i] == 0xEB) {
         uint64_t to = r->rip + i + 2 + (uint64_t)(int64_t)(int8_t)b[i + 1];
         ok = to < func || to >= end;
     } else if ((i + 2 <= n && b[i] == 0xFF && b[i + 1] == 0x25) ||
-               (i + 3 <= n && b[i] == 0x48 && b[i + 1] == 0xFF && b[i + 2] == 0x25))
+               (i + 3 <= n && b[i] == 0x48 && b[i + 1] == 0xFF && b[i + 2] == 0x25)) {
         ok = 1; /* jmp [rip+disp32] */
+    }
     if (!ok)
         return 0;
     struct unwind_x64_regs c = *r;
@@ -281,19 +284,30 @@ static int try_epilog(struct walker *w, const struct uinfo *ui, uint64_t func, u
     return 1;
 }
 
-/* The establisher frame: where SAVE_* offsets count from (RtlVirtualUnwind's rule). */
-static uint64_t frame_base(const struct uinfo *ui, uint32_t pc_off, const struct unwind_x64_regs *r)
+/* The establisher frame: where SAVE_* offsets count from (RtlVirtualUnwind's
+ * rule). *use_fp: the frame register holds it, so SET_FPREG restores RSP
+ * from it. A frame register that would put the frame below RSP, or further
+ * above it than any kernel stack reaches, is garbage (a clobbered or never
+ * restored RBP): the fixed sizes are used instead. */
+static uint64_t frame_base(const struct uinfo *ui, uint32_t pc_off, const struct unwind_x64_regs *r,
+                           int *use_fp)
 {
+    uint64_t rsp = r->gpr[UNWIND_X64_RSP];
+    *use_fp = 0;
     if (!ui->freg || !(r->known & (1u << ui->freg)))
-        return r->gpr[UNWIND_X64_RSP];
+        return rsp;
     if (pc_off < ui->prolog && !(ui->flags & UNW_FLAG_CHAININFO)) {
         uint32_t i = 0; /* inside the prolog: only once SET_FPREG has run */
         while (i < ui->count && (ui->codes[2 * i + 1] & 15) != UWOP_SET_FPREG)
             i++;
         if (i == ui->count || pc_off < ui->codes[2 * i])
-            return r->gpr[UNWIND_X64_RSP];
+            return rsp;
     }
-    return r->gpr[ui->freg] - ui->foff * 16u;
+    uint64_t fp = r->gpr[ui->freg] - ui->foff * 16u;
+    if (fp < rsp || fp - rsp > FP_MAX_GAP)
+        return rsp;
+    *use_fp = 1;
+    return fp;
 }
 
 static int virtual_unwind(struct walker *w, int exact, struct unwind_x64_regs *regs,
@@ -332,9 +346,10 @@ static int virtual_unwind(struct walker *w, int exact, struct unwind_x64_regs *r
             goto out_info;
         }
     }
-    uint64_t fbase = rc == KD_OK ? frame_base(ui, pc_off, &r) : 0;
+    int use_fp = 0;
+    uint64_t fbase = rc == KD_OK ? frame_base(ui, pc_off, &r, &use_fp) : 0;
     for (int depth = 0; rc == KD_OK; depth++) {
-        rc = apply_codes(w, ui, depth ? ALL_CODES : pc_off, fbase, &r, &fl);
+        rc = apply_codes(w, ui, depth ? ALL_CODES : pc_off, fbase, use_fp, &r, &fl);
         if (rc != KD_OK || !(ui->flags & UNW_FLAG_CHAININFO))
             break;
         uint32_t parent[3] = {ui->chain[0], ui->chain[1], ui->chain[2]};
@@ -430,7 +445,9 @@ int unwind_x64_walk(const struct unwind_params *p, const struct unwind_x64_regs 
     uint32_t max = p->max_frames && p->max_frames < t->cap ? p->max_frames : t->cap;
     struct unwind_x64_regs r = *start;
     r.known |= 1u << UNWIND_X64_RSP;
-    struct { uint64_t lo, hi; } seg[MAX_SEGMENTS] = {{r.gpr[UNWIND_X64_RSP], 0}};
+    struct {
+        uint64_t lo, hi;
+    } seg[MAX_SEGMENTS] = {{r.gpr[UNWIND_X64_RSP], 0}};
     uint32_t nseg = 1, carry = 0;
     int cur = unwind_params_stack_of(p, r.gpr[UNWIND_X64_RSP]), exact = 1;
     for (;;) {
@@ -465,10 +482,9 @@ int unwind_x64_walk(const struct unwind_params *p, const struct unwind_x64_regs 
         /* A leaf's [RSP] is a guess: only a code address right after a call
          * counts. Unwind data is trusted (a caller outside every module is
          * still a frame: the next step treats it as a leaf). */
-        int guess = rc != KD_OK ||
-                    ((fl & UNWIND_FRAME_LEAF) && p->lookup && p->lookup->is_code &&
-                     (c.rip < p->kernel_start || !is_code(w, c.rip) ||
-                      !unwind_is_after_call(&w->mem, c.rip)));
+        int guess = rc != KD_OK || ((fl & UNWIND_FRAME_LEAF) && p->lookup && p->lookup->is_code &&
+                                    (c.rip < p->kernel_start || !is_code(w, c.rip) ||
+                                     !unwind_is_after_call(&w->mem, c.rip)));
         if (!guess) {
             f->flags |= fl & ~FL_USER;
             f->ret = c.rip;
@@ -477,7 +493,9 @@ int unwind_x64_walk(const struct unwind_params *p, const struct unwind_x64_regs 
                 sw = ns != cur || (cur < 0 && (csp <= sp || csp - sp > 0x10000));
             }
             if (c.rip == 0 || c.rip < p->kernel_start || (fl & FL_USER)) {
-                if (!sw && csp > sp)
+                if (sw)
+                    f->flags |= UNWIND_FRAME_SWITCH; /* to the user stack, say */
+                else if (csp > sp)
                     f->size = csp - sp;
                 stop(t, c.rip ? UNWIND_STOP_USER : UNWIND_STOP_ZERO_RET, KD_OK, c.rip);
                 break;

@@ -12,16 +12,28 @@
 
 /* x64 register numbers as unwind codes use them. */
 enum unwind_x64_reg {
-    UNWIND_X64_RAX, UNWIND_X64_RCX, UNWIND_X64_RDX, UNWIND_X64_RBX,
-    UNWIND_X64_RSP, UNWIND_X64_RBP, UNWIND_X64_RSI, UNWIND_X64_RDI,
-    UNWIND_X64_R8, UNWIND_X64_R9, UNWIND_X64_R10, UNWIND_X64_R11,
-    UNWIND_X64_R12, UNWIND_X64_R13, UNWIND_X64_R14, UNWIND_X64_R15,
+    UNWIND_X64_RAX,
+    UNWIND_X64_RCX,
+    UNWIND_X64_RDX,
+    UNWIND_X64_RBX,
+    UNWIND_X64_RSP,
+    UNWIND_X64_RBP,
+    UNWIND_X64_RSI,
+    UNWIND_X64_RDI,
+    UNWIND_X64_R8,
+    UNWIND_X64_R9,
+    UNWIND_X64_R10,
+    UNWIND_X64_R11,
+    UNWIND_X64_R12,
+    UNWIND_X64_R13,
+    UNWIND_X64_R14,
+    UNWIND_X64_R15,
 };
 
 #define UNWIND_X64_CONTEXT_SIZE 0x4D0
 
 struct unwind_x64_regs {
-    uint64_t gpr[16];    /* by enum unwind_x64_reg; gpr[RSP] is the stack pointer */
+    uint64_t gpr[16]; /* by enum unwind_x64_reg; gpr[RSP] is the stack pointer */
     uint64_t rip;
     uint64_t xmm[16][2]; /* low, high quadword */
     uint32_t known;      /* bit n: gpr[n] holds a real value (RSP always does) */

@@ -9,7 +9,10 @@
 #include "kd_le.h"
 #include "kd_status.h"
 
-static uint64_t sx(uint32_t v) { return (uint64_t)(int64_t)(int32_t)v; }
+static uint64_t sx(uint32_t v)
+{
+    return (uint64_t)(int64_t)(int32_t)v;
+}
 
 int unwind_x86_tss_decode(const uint8_t *b, size_t len, struct unwind_x86_tss *out)
 {

@@ -153,16 +153,26 @@ static void print_modules(const struct breakdown *bd, FILE *out)
     }
 }
 
-/* Cycle members in listing order; a run of one module becomes "module (N frames)". */
+/* Cycle members in listing order. In a long cycle a run of one module becomes
+ * "module (N frames)" (seed 000's six rosempio frames); past 16 items, "...". */
 static void print_members(const struct breakdown *bd, FILE *out)
 {
     const struct breakdown_cycle *c = &bd->cycle;
-    for (size_t i = c->start; i < c->start + c->period;) {
+    size_t end = c->start + c->period, items = 0;
+    bool mixed = false; /* one module all round: name each frame */
+    for (size_t i = c->start + 1; i < end; i++)
+        mixed |= strcmp(bd->frames[i].module, bd->frames[c->start].module) != 0;
+    for (size_t i = c->start; i < end; items++) {
         size_t j = i + 1;
-        while (j < c->start + c->period && !strcmp(bd->frames[j].module, bd->frames[i].module))
+        while (j < end && !strcmp(bd->frames[j].module, bd->frames[i].module))
             j++;
+        bool run = mixed && c->period > 4 && j - i >= 2 && bd->frames[i].module[0];
         fputs(i == c->start ? "" : " -> ", out);
-        if (j - i >= 2 && bd->frames[i].module[0]) {
+        if (items == 16) {
+            fputs("...", out);
+            break;
+        }
+        if (run) {
             put_clean(out, bd->frames[i].module);
             fprintf(out, " (%zu frames)", j - i);
         } else {

@@ -55,7 +55,8 @@ static void flush_prints(struct replay *r, struct watch_out *out)
         watch_out_print(out, text, len);
 }
 
-/* Follows a WinDbg (or any foreign) capture passively. */
+/* Follows a WinDbg (or any foreign) capture passively: what it shows of
+ * the target, its modules, breakpoints, stops and memory reads. */
 static int observe(const struct watch_options *o, const char *key, FILE *out)
 {
     struct capture_packets *cp;
@@ -64,45 +65,89 @@ static int observe(const struct watch_options *o, const char *key, FILE *out)
         fprintf(stderr, "kdwatch replay: %s\n", err);
         return 1;
     }
-    unsigned long reads = 0, stops = 0, bps = 0;
+    unsigned long reads = 0, reads_bad = 0, stops = 0, bp_set = 0, bp_restored = 0, ctx = 0;
+    uint32_t h_lo = UINT32_MAX, h_hi = 0;
     uint64_t lo = UINT64_MAX, hi = 0;
+    bool have_version = false;
     struct capture_packet p;
-    fprintf(out, "what the capture shows (passive reconstruction):\n");
+    fprintf(out, "%s is not a kdwatch session: what it shows (passive reconstruction)\n", o->uri);
     while (capture_packets_next(cp, &p) == 1) {
         if (p.breakin || p.pkt.leader != KD_LEADER_DATA)
             continue;
-        struct kd_description d;
-        kd_describe(&p.pkt, p.host_to_target, 0x8664, &d);
-        bool show = false;
         if (p.pkt.type == KD_PACKET_TYPE_KD_STATE_CHANGE64) {
-            stops++;
-            show = true;
-        } else if (d.api_index == 0x16 && d.reply) { /* GetVersion reply */
-            show = true;
-        } else if (d.api_index == 0x04 || d.api_index == 0x05) { /* breakpoints */
-            bps++;
-            show = !d.reply;
-        } else if (d.api_index == 0x00 && d.reply) {
-            reads++;
-            for (int i = 0; i < d.nfields; i++)
-                if (!strcmp(d.f[i].key, "addr")) {
-                    if (d.f[i].num < lo)
-                        lo = d.f[i].num;
-                    if (d.f[i].num > hi)
-                        hi = d.f[i].num;
-                }
-        }
-        if (show) {
-            fprintf(out, "  frame %6llu %s ", (unsigned long long)p.frame,
-                    p.host_to_target ? "host->target" : "target->host");
+            struct kd_description d;
+            kd_describe(&p.pkt, p.host_to_target, 0x8664, &d);
+            fprintf(out, "  stop (frame %llu): ", (unsigned long long)p.frame);
             kd_describe_text(&d, out);
             fputc('\n', out);
+            stops++;
+            continue;
+        }
+        if (p.pkt.type != KD_PACKET_TYPE_KD_STATE_MANIPULATE)
+            continue;
+        struct kd_manip m;
+        if (kd_api_manip_decode(p.pkt.payload, p.pkt.count, &m) != KD_OK)
+            continue;
+        bool reply = !p.host_to_target;
+        switch (m.api) {
+        case DbgKdGetVersionApi:
+            if (reply && !have_version) {
+                const struct kd_version *v = &m.u.version;
+                const char *mach = kd_api_machine_name(v->machine);
+                fprintf(out, "  target: Windows build %u, %s%s, kernel base 0x%llx, "
+                             "PsLoadedModuleList 0x%llx, %s\n",
+                        v->minor, mach ? mach : "?",
+                        (v->major >> 8) == DBGKD_MAJOR_NTBD ? " (boot debugger)" : "",
+                        (unsigned long long)v->kern_base,
+                        (unsigned long long)v->ps_loaded_module_list,
+                        v->debugger_data_list ? "debugger data block present"
+                                              : "no debugger data block");
+                have_version = true;
+            }
+            break;
+        case DbgKdWriteBreakPointApi:
+            if (reply && m.return_status == STATUS_SUCCESS) {
+                bp_set++;
+                fprintf(out, "  breakpoint set at 0x%llx (handle %u, frame %llu)\n",
+                        (unsigned long long)m.u.write_bp.address, m.u.write_bp.handle,
+                        (unsigned long long)p.frame);
+            }
+            break;
+        case DbgKdRestoreBreakPointApi:
+            if (!reply) {
+                bp_restored++;
+                if (m.u.restore_bp.handle < h_lo)
+                    h_lo = m.u.restore_bp.handle;
+                if (m.u.restore_bp.handle > h_hi)
+                    h_hi = m.u.restore_bp.handle;
+            }
+            break;
+        case DbgKdReadVirtualMemoryApi:
+            if (!reply)
+                break;
+            reads++;
+            if (m.return_status != STATUS_SUCCESS)
+                reads_bad++;
+            if (m.u.memory.address < lo)
+                lo = m.u.memory.address;
+            if (m.u.memory.address > hi)
+                hi = m.u.memory.address;
+            break;
+        case DbgKdGetContextApi:
+        case DbgKdGetContextExApi:
+            ctx += reply;
+            break;
+        default:
+            break;
         }
     }
-    fprintf(out, "  %lu stops, %lu breakpoint requests, %lu memory reads", stops, bps, reads);
+    fprintf(out, "  %lu stop(s); %lu breakpoint(s) set", stops, bp_set);
+    if (bp_restored)
+        fprintf(out, ", %lu restore request(s) (handles %u-%u)", bp_restored, h_lo, h_hi);
+    fprintf(out, "; %lu context read(s)\n  %lu memory read(s) (%lu failed)", ctx, reads, reads_bad);
     if (reads)
-        fprintf(out, " between 0x%llx and 0x%llx", (unsigned long long)lo, (unsigned long long)hi);
-    fputc('\n', out);
+        fprintf(out, " from 0x%llx to 0x%llx", (unsigned long long)lo, (unsigned long long)hi);
+    fputs("\n  (no thread stacks: kdwatch samples only in its own sessions)\n", out);
     capture_packets_free(cp);
     return 0;
 }
@@ -138,7 +183,9 @@ int watch_replay(const struct watch_options *o, double speed)
     if (monitor_new(&t, &mcfg, &m) != KD_OK)
         goto out_free_out;
     watch_out_link(out, o->uri);
+    watch_out_hold(out, true, false);
     rc = monitor_attach(m, &first);
+    watch_out_hold(out, false, rc == KD_OK);
     if (rc != KD_OK) {
         monitor_free(m);
         watch_out_free(out);

@@ -13,6 +13,9 @@ struct watch_out {
     FILE *out;
     char link[160];
     bool quit;
+    bool hold;
+    struct mon_event held[8]; /* text events only: their pointers are not kept */
+    size_t nheld;
 };
 
 int watch_out_new(const struct watch_options *o, struct watch_out **out)
@@ -94,8 +97,29 @@ static void print_crash(struct watch_out *w, const struct mon_crash *c)
         fprintf(w->out, "    no stack could be unwound (%s)\n", c->reason);
 }
 
+void watch_out_hold(struct watch_out *w, bool hold, bool flush)
+{
+    w->hold = hold;
+    if (hold)
+        return;
+    size_t n = w->nheld;
+    w->nheld = 0;
+    for (size_t i = 0; flush && i < n; i++)
+        watch_out_event(w, &w->held[i]);
+}
+
 void watch_out_event(struct watch_out *w, const struct mon_event *ev)
 {
+    if (w->hold) {
+        if (w->nheld < sizeof w->held / sizeof w->held[0]) {
+            w->held[w->nheld] = *ev;
+            w->held[w->nheld].snap = NULL;
+            w->held[w->nheld].thread = NULL;
+            w->held[w->nheld].crash = NULL;
+            w->nheld++;
+        }
+        return;
+    }
     static const char *const names[] = {"attach", "module", "sample", "threshold", "stop",
                                         "crash",  "print",  "warning", "detach"};
     const char *name = (size_t)ev->kind < sizeof names / sizeof names[0] ? names[ev->kind] : "?";

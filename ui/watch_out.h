@@ -16,6 +16,10 @@ int watch_out_new(const struct watch_options *o, struct watch_out **out);
 void watch_out_free(struct watch_out *w);
 
 void watch_out_event(struct watch_out *w, const struct mon_event *ev);
+/* Holds text events back (true), e.g. while a replay tries whether the
+ * monitor can follow a recording; false lets them through, and `flush`
+ * says whether the held ones are shown or dropped. */
+void watch_out_hold(struct watch_out *w, bool hold, bool flush);
 void watch_out_print(struct watch_out *w, const char *text, size_t len); /* DbgPrint */
 void watch_out_error(struct watch_out *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void watch_out_status(struct watch_out *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

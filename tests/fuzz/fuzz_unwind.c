@@ -102,8 +102,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     const uint8_t *h = data;
     int x86 = h[0] & 1;
-    struct blob b = {data + HDR, size - HDR, x86 ? BASE86 : BASE64,
-                     kd_le16(h + 7), h[9] & 31, kd_le16(h + 14), kd_le16(h + 16)};
+    struct blob b = {data + HDR, size - HDR,      x86 ? BASE86 : BASE64, kd_le16(h + 7),
+                     h[9] & 31,  kd_le16(h + 14), kd_le16(h + 16)};
     struct kd_target_ops ops = {.read_virtual = rd, .read_control = ctl, .get_context = context};
     struct kd_target t = {&ops, &b};
     struct unwind_lookup l = {&b, find, is_code, (h[0] & 2) ? rd : NULL};
@@ -112,7 +112,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     unwind_params_init(&p, &t, (h[0] & 4) ? NULL : &l);
     p.max_frames = h[18];
     p.max_reads = 512;
-    uint64_t sp = b.base + kd_le16(h + 1), pc = b.base + kd_le16(h + 3), fp = b.base + kd_le16(h + 5);
+    uint64_t sp = b.base + kd_le16(h + 1), pc = b.base + kd_le16(h + 3),
+             fp = b.base + kd_le16(h + 5);
     unwind_params_add_stack(&p, b.base + kd_le16(h + 10), b.base + kd_le16(h + 12));
     if (h[19] & 1)
         unwind_params_add_stack(&p, sp, sp + 0x400);
@@ -130,8 +131,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             check(&tr, 256);
         unwind_x64_step(&p, h[0] & 16, &r, &fl);
         struct crash_record rec;
-        struct crash_env env = {.target = &t, .lookup = &l, .kthread_stack_limit = 0x30,
-                                .kthread_stack_base = 0x38, .bugcheck_data = sp};
+        struct crash_env env = {.target = &t,
+                                .lookup = &l,
+                                .kthread_stack_limit = 0x30,
+                                .kthread_stack_base = 0x38,
+                                .bugcheck_data = sp};
         if (crash_record_init(&rec) == KD_OK) {
             crash_on_double_fault(&rec, &env);
             crash_on_kebugcheckex(&rec, &env);

@@ -65,8 +65,10 @@ bool sim_scenario_halted(const struct sim_scenario *s); /* dead after the bugche
 int sim_scenario_run(struct sim_scenario *s, uint32_t max_ticks, struct sim_event *ev,
                      uint32_t *ran);
 
-/* Stops the running machine now as a break-in: the last processor takes a
- * clock interrupt, KdCheckForDebugBreak, DbgBreakPointWithStatus(CONTROL_C). */
+/* Stops the running machine as a break-in at the end of the current tick:
+ * the last processor takes a clock interrupt, KdCheckForDebugBreak,
+ * DbgBreakPointWithStatus(CONTROL_C). Returns 1 with *ev (which may be
+ * another stop that came first), 0 when the machine is halted. */
 int sim_scenario_break_in(struct sim_scenario *s, struct sim_event *ev);
 
 /* Continues a stopped machine. The stopped processor's CONTEXT decides: if

@@ -98,8 +98,8 @@ static int fake_blob_copy(const struct fake_blob *b, uint8_t *buf, uint32_t len,
     return KD_OK;
 }
 
-static int fake_read_control(void *ctx, uint16_t cpu, uint64_t selector, uint8_t *buf,
-                             uint32_t len, uint32_t *got)
+static int fake_read_control(void *ctx, uint16_t cpu, uint64_t selector, uint8_t *buf, uint32_t len,
+                             uint32_t *got)
 {
     struct fake_target *ft = ctx;
     ft->stats.control_reads++;
@@ -168,7 +168,10 @@ static const struct kd_target_ops fake_ops = {
     .wait_event = fake_wait_event,
 };
 
-struct fake_target *fake_target_new(void) { return calloc(1, sizeof(struct fake_target)); }
+struct fake_target *fake_target_new(void)
+{
+    return calloc(1, sizeof(struct fake_target));
+}
 
 void fake_target_free(struct fake_target *ft)
 {
@@ -254,7 +257,10 @@ int fake_target_put16(struct fake_target *ft, uint64_t va, uint16_t v)
     return fake_target_write(ft, va, b, 2);
 }
 
-void fake_target_fail_at(struct fake_target *ft, uint64_t va) { ft->fail_va = va; }
+void fake_target_fail_at(struct fake_target *ft, uint64_t va)
+{
+    ft->fail_va = va;
+}
 
 void fake_target_set_version(struct fake_target *ft, const struct kd_version *v)
 {

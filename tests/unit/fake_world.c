@@ -8,22 +8,48 @@
 
 void fake_world_layout_19041(struct fake_world_layout *l)
 {
-    *l = (struct fake_world_layout){
-        .build = 19041, .init = 0x28, .limit = 0x30, .base = 0x38, .kstack = 0x58,
-        .state = 0x184, .apc = 0xB8, .kproc_tlh = 0x30, .kthread_tle = 0x2F8,
-        .upid = 0x440, .apl = 0x448, .ifn = 0x5A8, .tlh = 0x5E0,
-        .tle = 0x4E8, .cid = 0x478, .start = 0x450, .w32start = 0x4D0,
-        .size_eprocess = 0xA40, .size_ethread = 0x898};
+    *l = (struct fake_world_layout){.build = 19041,
+                                    .init = 0x28,
+                                    .limit = 0x30,
+                                    .base = 0x38,
+                                    .kstack = 0x58,
+                                    .state = 0x184,
+                                    .apc = 0xB8,
+                                    .kproc_tlh = 0x30,
+                                    .kthread_tle = 0x2F8,
+                                    .upid = 0x440,
+                                    .apl = 0x448,
+                                    .ifn = 0x5A8,
+                                    .tlh = 0x5E0,
+                                    .tle = 0x4E8,
+                                    .cid = 0x478,
+                                    .start = 0x450,
+                                    .w32start = 0x4D0,
+                                    .size_eprocess = 0xA40,
+                                    .size_ethread = 0x898};
 }
 
 void fake_world_layout_future(struct fake_world_layout *l)
 {
-    *l = (struct fake_world_layout){
-        .build = 40000, .init = 0x28, .limit = 0x30, .base = 0x38, .kstack = 0x58,
-        .state = 0x18C, .apc = 0xB8, .kproc_tlh = 0x30, .kthread_tle = 0x318,
-        .upid = 0x2F0, .apl = 0x2F8, .ifn = 0x470, .tlh = 0x4B0,
-        .tle = 0x5A8, .cid = 0x548, .start = 0x520, .w32start = 0x590,
-        .size_eprocess = 0x900, .size_ethread = 0x700};
+    *l = (struct fake_world_layout){.build = 40000,
+                                    .init = 0x28,
+                                    .limit = 0x30,
+                                    .base = 0x38,
+                                    .kstack = 0x58,
+                                    .state = 0x18C,
+                                    .apc = 0xB8,
+                                    .kproc_tlh = 0x30,
+                                    .kthread_tle = 0x318,
+                                    .upid = 0x2F0,
+                                    .apl = 0x2F8,
+                                    .ifn = 0x470,
+                                    .tlh = 0x4B0,
+                                    .tle = 0x5A8,
+                                    .cid = 0x548,
+                                    .start = 0x520,
+                                    .w32start = 0x590,
+                                    .size_eprocess = 0x900,
+                                    .size_ethread = 0x700};
 }
 
 uint64_t fake_world_alloc(struct fake_world *w, size_t len)
@@ -99,15 +125,20 @@ static void build_nt(struct fake_world *w)
         fake_target_put32(ft, s + 36, sect[i].chr);
     }
     /* Export directory at 0x20000: 9 function slots, 7 names. */
-    static const uint32_t funcs[9] = {FAKE_NT_KEBUGCHECKEX, FAKE_NT_KEWAIT, FAKE_NT_LEAF,
-                                      FAKE_NT_INDIRECT, FAKE_NT_PSINITIALSYSTEMPROCESS,
+    static const uint32_t funcs[9] = {FAKE_NT_KEBUGCHECKEX,
+                                      FAKE_NT_KEWAIT,
+                                      FAKE_NT_LEAF,
+                                      FAKE_NT_INDIRECT,
+                                      FAKE_NT_PSINITIALSYSTEMPROCESS,
                                       0x20300, /* forwarder text */
-                                      FAKE_NT_ORDINAL_ONLY, FAKE_NT_CHAINED_PARENT, 0};
+                                      FAKE_NT_ORDINAL_ONLY,
+                                      FAKE_NT_CHAINED_PARENT,
+                                      0};
     static const struct {
         const char *name;
         uint16_t idx;
-    } names[7] = {{"ExForwarded", 5},      {"KeBugCheckEx", 0},    {"KeChainedParent", 7},
-                  {"KeIndirectThing", 3},  {"KeLeafFunction", 2},  {"KeWaitForSingleObject", 1},
+    } names[7] = {{"ExForwarded", 5},           {"KeBugCheckEx", 0},   {"KeChainedParent", 7},
+                  {"KeIndirectThing", 3},       {"KeLeafFunction", 2}, {"KeWaitForSingleObject", 1},
                   {"PsInitialSystemProcess", 4}};
     uint64_t ed = b + 0x20000;
     fake_target_put32(ft, ed + 0x10, 1); /* Base */
@@ -191,9 +222,9 @@ static void build_kdbg(struct fake_world *w)
 int fake_world_build(struct fake_world *w, const struct fake_world_layout *lay, size_t nprocs,
                      unsigned threads_per)
 {
-    static const char *pnames[FAKE_WORLD_MAX_PROCS] = {
-        "System", "smss.exe", "csrss.exe", "wininit.exe", "services.exe", "lsass.exe",
-        "svchost.exe", "stress.exe"};
+    static const char *pnames[FAKE_WORLD_MAX_PROCS] = {"System",      "smss.exe",     "csrss.exe",
+                                                       "wininit.exe", "services.exe", "lsass.exe",
+                                                       "svchost.exe", "stress.exe"};
     memset(w, 0, sizeof *w);
     if (nprocs < 1 || nprocs > FAKE_WORLD_MAX_PROCS || threads_per < 2 ||
         nprocs * threads_per > FAKE_WORLD_MAX_THREADS)
@@ -216,10 +247,16 @@ int fake_world_build(struct fake_world *w, const struct fake_world_layout *lay, 
     w->processor_block = w->nt_base + 0x38800;
     build_nt(w);
     build_modules(w);
-    w->v = (struct kd_version){.major = 0x000F, .minor = lay->build, .protocol = 6,
-                               .secondary = 2, .flags = 7, .machine = 0x8664,
-                               .max_packet_type = 12, .max_state_change = 3,
-                               .max_manipulate = 0x31, .kern_base = w->nt_base,
+    w->v = (struct kd_version){.major = 0x000F,
+                               .minor = lay->build,
+                               .protocol = 6,
+                               .secondary = 2,
+                               .flags = 7,
+                               .machine = 0x8664,
+                               .max_packet_type = 12,
+                               .max_state_change = 3,
+                               .max_manipulate = 0x31,
+                               .kern_base = w->nt_base,
                                .ps_loaded_module_list = w->module_head,
                                .debugger_data_list = w->kdbg_head};
     fake_target_set_version(w->ft, &w->v);
@@ -257,7 +294,8 @@ int fake_world_build(struct fake_world *w, const struct fake_world_layout *lay, 
             fake_target_put64(w->ft, x + lay->apc, ep);
             fake_target_put64(w->ft, x + lay->cid, w->pid[p]);
             fake_target_put64(w->ft, x + lay->cid + 8, w->tid[k]);
-            fake_target_put64(w->ft, x + lay->start, p ? 0x00007FFB00002000ull : w->nt_base + 0x1200);
+            fake_target_put64(w->ft, x + lay->start,
+                              p ? 0x00007FFB00002000ull : w->nt_base + 0x1200);
             fake_target_put64(w->ft, x + lay->w32start, w->start[k]);
             tle[i] = x + lay->tle;
             ktle[i] = x + lay->kthread_tle;
@@ -272,9 +310,22 @@ int fake_world_build(struct fake_world *w, const struct fake_world_layout *lay, 
     /* Processors: 0 runs the first thread of process 1, 1 runs System's second. */
     w->idt = fake_world_alloc(w, 0x1000);
     uint64_t h = w->nt_base + FAKE_NT_DF_HANDLER;
-    uint8_t gate[16] = {(uint8_t)h, (uint8_t)(h >> 8), 0x10, 0, 1, 0x8E,
-                        (uint8_t)(h >> 16), (uint8_t)(h >> 24), (uint8_t)(h >> 32),
-                        (uint8_t)(h >> 40), (uint8_t)(h >> 48), (uint8_t)(h >> 56), 0, 0, 0, 0};
+    uint8_t gate[16] = {(uint8_t)h,
+                        (uint8_t)(h >> 8),
+                        0x10,
+                        0,
+                        1,
+                        0x8E,
+                        (uint8_t)(h >> 16),
+                        (uint8_t)(h >> 24),
+                        (uint8_t)(h >> 32),
+                        (uint8_t)(h >> 40),
+                        (uint8_t)(h >> 48),
+                        (uint8_t)(h >> 56),
+                        0,
+                        0,
+                        0,
+                        0};
     fake_target_write(w->ft, w->idt + 8 * 16, gate, sizeof gate);
     for (unsigned c = 0; c < FAKE_WORLD_CPUS; c++) {
         size_t k = c == 0 ? (nprocs > 1 ? threads_per : 0) : 1;

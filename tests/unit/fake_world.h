@@ -34,16 +34,16 @@ void fake_world_layout_future(struct fake_world_layout *l);
 
 /* nt image facts (RVAs) the tests check against. */
 #define FAKE_NT_SIZE 0x40000u
-#define FAKE_NT_KEBUGCHECKEX 0x1200u     /* exported, pdata 0x1200-0x1280 */
-#define FAKE_NT_KEWAIT 0x1400u           /* exported, pdata 0x1400-0x1500 */
-#define FAKE_NT_HIDDEN 0x1600u           /* not exported, pdata 0x1600-0x1700 */
-#define FAKE_NT_LEAF 0x1800u             /* exported, no pdata */
-#define FAKE_NT_INDIRECT 0x1A00u         /* pdata entry is indirect -> 0x1A00-0x1A80 */
-#define FAKE_NT_CHAINED_PARENT 0x2000u   /* exported, pdata 0x2000-0x2100 */
-#define FAKE_NT_CHAINED 0x2400u          /* fragment 0x2400-0x2440 chained to 0x2000 */
-#define FAKE_NT_ORDINAL_ONLY 0x1900u     /* exported by ordinal 7 only, no pdata */
-#define FAKE_NT_DF_HANDLER 0x5000u       /* vector 8 target, not exported */
-#define FAKE_NT_KVASCODE 0x5000u         /* KVASCODE section start */
+#define FAKE_NT_KEBUGCHECKEX 0x1200u   /* exported, pdata 0x1200-0x1280 */
+#define FAKE_NT_KEWAIT 0x1400u         /* exported, pdata 0x1400-0x1500 */
+#define FAKE_NT_HIDDEN 0x1600u         /* not exported, pdata 0x1600-0x1700 */
+#define FAKE_NT_LEAF 0x1800u           /* exported, no pdata */
+#define FAKE_NT_INDIRECT 0x1A00u       /* pdata entry is indirect -> 0x1A00-0x1A80 */
+#define FAKE_NT_CHAINED_PARENT 0x2000u /* exported, pdata 0x2000-0x2100 */
+#define FAKE_NT_CHAINED 0x2400u        /* fragment 0x2400-0x2440 chained to 0x2000 */
+#define FAKE_NT_ORDINAL_ONLY 0x1900u   /* exported by ordinal 7 only, no pdata */
+#define FAKE_NT_DF_HANDLER 0x5000u     /* vector 8 target, not exported */
+#define FAKE_NT_KVASCODE 0x5000u       /* KVASCODE section start */
 #define FAKE_NT_PSINITIALSYSTEMPROCESS 0x38000u
 
 struct fake_world {

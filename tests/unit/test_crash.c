@@ -18,9 +18,9 @@
 #define PRCB 0xFFFFE00000002000ull
 #define BCDATA (NT + 0x9000) /* KiBugcheckData */
 
-#define H (NT + 0x6000)      /* KiDoubleFaultAbort */
-#define K (NT + 0x6800)      /* KeBugCheckEx */
-#define D (NT + 0x6A00)      /* KiBugCheckDispatch */
+#define H (NT + 0x6000) /* KiDoubleFaultAbort */
+#define K (NT + 0x6800) /* KeBugCheckEx */
+#define D (NT + 0x6A00) /* KiBugCheckDispatch */
 #define FAULT_RIP (DRV + 0x1050)
 #define FAULT_RSP (L - 0x10) /* the overflow: 0x10 bytes into the guard page */
 #define IST_RSP (IB - 0x30)  /* the hardware frame */
@@ -172,9 +172,8 @@ static void test_all_three_stops(void)
     CHECK(crash_record_is_double_fault(&R));
     set_context(D_SP - 8, NT + 0x7000, 3, 0, 0, 0);
     CHECK_EQ(crash_on_bugcheck_break(&R, &E), KD_OK);
-    CHECK_EQ(R.seen, CRASH_SEEN_DOUBLE_FAULT | CRASH_SEEN_KEBUGCHECKEX |
-                         CRASH_SEEN_BUGCHECK_BREAK);
-    CHECK_EQ(R.args[3], FAULT_RIP); /* the kernel's own copy wins */
+    CHECK_EQ(R.seen, CRASH_SEEN_DOUBLE_FAULT | CRASH_SEEN_KEBUGCHECKEX | CRASH_SEEN_BUGCHECK_BREAK);
+    CHECK_EQ(R.args[3], FAULT_RIP);                  /* the kernel's own copy wins */
     CHECK_EQ(R.trace_from, CRASH_SEEN_DOUBLE_FAULT); /* the first-hand frame list stays */
     check_frame(0, IST_RSP, H, FAULT_RIP, 0, UNWIND_FRAME_MACHINE | UNWIND_FRAME_SWITCH);
     check_thread_frames(1);

@@ -5,12 +5,14 @@
 #include "offsets.h"
 
 static const char isf_19041[] =
-    "{\"metadata\": {\"format\": \"6.2.0\", \"windows\": {\"pdb\": {\"GUID\": \"X\", \"age\": 1}}},\n"
+    "{\"metadata\": {\"format\": \"6.2.0\", \"windows\": {\"pdb\": {\"GUID\": \"X\", \"age\": "
+    "1}}},\n"
     " \"base_types\": {\"pointer\": {\"kind\": \"int\", \"size\": 8, \"signed\": false}},\n"
     " \"user_types\": {\n"
     "  \"_EPROCESS\": {\"kind\": \"struct\", \"size\": 2624, \"fields\": {\n"
     "    \"UniqueProcessId\": {\"offset\": 1088, \"type\": {\"kind\": \"pointer\"}},\n"
-    "    \"ActiveProcessLinks\": {\"offset\": 1096, \"type\": {\"kind\": \"struct\", \"name\": \"_LIST_ENTRY\"}},\n"
+    "    \"ActiveProcessLinks\": {\"offset\": 1096, \"type\": {\"kind\": \"struct\", \"name\": "
+    "\"_LIST_ENTRY\"}},\n"
     "    \"ImageFileName\": {\"offset\": 1448, \"type\": {\"kind\": \"array\", \"count\": 15}},\n"
     "    \"ThreadListHead\": {\"offset\": 1504, \"type\": {\"kind\": \"struct\"}}}},\n"
     "  \"_ETHREAD\": {\"kind\": \"struct\", \"size\": 2200, \"fields\": {\n"
@@ -20,22 +22,26 @@ static const char isf_19041[] =
     "    \"ThreadListEntry\": {\"offset\": 1256, \"type\": {}}}},\n"
     "  \"_CLIENT_ID\": {\"kind\": \"struct\", \"size\": 16, \"fields\": {\n"
     "    \"UniqueProcess\": {\"offset\": 0}, \"UniqueThread\": {\"offset\": 8}}},\n"
-    "  \"_KAPC_STATE\": {\"kind\": \"struct\", \"size\": 48, \"fields\": {\"Process\": {\"offset\": 32}}},\n"
+    "  \"_KAPC_STATE\": {\"kind\": \"struct\", \"size\": 48, \"fields\": {\"Process\": "
+    "{\"offset\": 32}}},\n"
     "  \"_KTHREAD\": {\"kind\": \"struct\", \"size\": 1072, \"fields\": {\n"
     "    \"InitialStack\": {\"offset\": 40}, \"StackLimit\": {\"offset\": 48},\n"
     "    \"StackBase\": {\"offset\": 56}, \"KernelStack\": {\"offset\": 88},\n"
-    "    \"ApcState\": {\"offset\": 152}, \"State\": {\"offset\": 388}, \"Process\": {\"offset\": 544}}}\n"
+    "    \"ApcState\": {\"offset\": 152}, \"State\": {\"offset\": 388}, \"Process\": {\"offset\": "
+    "544}}}\n"
     " },\n"
     " \"enums\": {}, \"symbols\": {\"PsActiveProcessHead\": {\"address\": 13958768}}\n"
     "}\n";
 
 static void test_valid(void)
 {
-    struct isf_json_query q[] = {
-        {"_EPROCESS", "ActiveProcessLinks", 0, false}, {"_EPROCESS", NULL, 0, false},
-        {"_ETHREAD", "ThreadListEntry", 0, false},     {"_KTHREAD", "State", 0, false},
-        {"_ETHREAD", "Nope", 0, false},                {"_NOPE", NULL, 0, false},
-        {"metadata", NULL, 0, false}};
+    struct isf_json_query q[] = {{"_EPROCESS", "ActiveProcessLinks", 0, false},
+                                 {"_EPROCESS", NULL, 0, false},
+                                 {"_ETHREAD", "ThreadListEntry", 0, false},
+                                 {"_KTHREAD", "State", 0, false},
+                                 {"_ETHREAD", "Nope", 0, false},
+                                 {"_NOPE", NULL, 0, false},
+                                 {"metadata", NULL, 0, false}};
     CHECK_EQ(isf_json_extract(isf_19041, strlen(isf_19041), q, 7), KD_OK);
     CHECK(q[0].found);
     CHECK_EQ(q[0].value, 0x448);
@@ -105,7 +111,8 @@ static void test_garbage(void)
     static const char *bad[] = {
         "",
         "{",
-        "{\"user_types\": {\"_EPROCESS\": {\"fields\": {\"ActiveProcessLinks\": {\"offset\": 1096}}}}",
+        "{\"user_types\": {\"_EPROCESS\": {\"fields\": {\"ActiveProcessLinks\": {\"offset\": "
+        "1096}}}}",
         "{\"a\": 01}",
         "{\"a\": 1.}",
         "{\"a\": -}",
@@ -119,7 +126,8 @@ static void test_garbage(void)
         "[1 2]",
         "{\"a\": 1} x",
         "{'a': 1}",
-        "{\"user_types\": {\"_EPROCESS\": {\"fields\": {\"ActiveProcessLinks\": {\"offset\": 1096}}}}}}",
+        "{\"user_types\": {\"_EPROCESS\": {\"fields\": {\"ActiveProcessLinks\": {\"offset\": "
+        "1096}}}}}}",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct isf_json_query q = {"_EPROCESS", "ActiveProcessLinks", 0, false};
@@ -158,8 +166,10 @@ static void test_values(void)
     const char *doc = "{\"user_types\": {\"T\": {\"size\": -9223372036854775808, \"fields\": "
                       "{\"a\": {\"offset\": 9223372036854775807}, \"b\": {\"offset\": 0}, "
                       "\"c\": {\"offset\": 9223372036854775808}, \"d\": {\"offset\": 2E1}}}}}";
-    struct isf_json_query q[] = {{"T", NULL, 0, false}, {"T", "a", 0, false},
-                                 {"T", "b", 0, false},  {"T", "c", 0, false},
+    struct isf_json_query q[] = {{"T", NULL, 0, false},
+                                 {"T", "a", 0, false},
+                                 {"T", "b", 0, false},
+                                 {"T", "c", 0, false},
                                  {"T", "d", 0, false}};
     CHECK_EQ(isf_json_extract(doc, strlen(doc), q, 5), KD_OK);
     CHECK(q[0].found && q[0].value == INT64_MIN);

@@ -77,13 +77,13 @@ static void test_stack_invariants(void)
     uint64_t b = 0xFFFFB00000010000ull;
     CHECK(offsets_stack_ok(b - 0x370, b - 0x6000, b, b - 0x800));
     CHECK(offsets_stack_ok(b - 0x370, b - 0x3000, b, b - 0x800));
-    CHECK(offsets_stack_ok(b - 0x370, b - 0x12000, b, b - 0x800));  /* large stack */
-    CHECK(!offsets_stack_ok(b - 0x370, b - 0x5000, b, b - 0x800));  /* 20 KiB */
-    CHECK(!offsets_stack_ok(b - 0x370, b - 0x6000, b, b - 0x6000)); /* sp == limit */
-    CHECK(!offsets_stack_ok(b - 0x370, b - 0x6000, b, b - 0x300));  /* sp above init */
-    CHECK(!offsets_stack_ok(b, b - 0x6000, b, b - 0x800));          /* init == base */
+    CHECK(offsets_stack_ok(b - 0x370, b - 0x12000, b, b - 0x800));   /* large stack */
+    CHECK(!offsets_stack_ok(b - 0x370, b - 0x5000, b, b - 0x800));   /* 20 KiB */
+    CHECK(!offsets_stack_ok(b - 0x370, b - 0x6000, b, b - 0x6000));  /* sp == limit */
+    CHECK(!offsets_stack_ok(b - 0x370, b - 0x6000, b, b - 0x300));   /* sp above init */
+    CHECK(!offsets_stack_ok(b, b - 0x6000, b, b - 0x800));           /* init == base */
     CHECK(!offsets_stack_ok(b - 0x3000, b - 0x6000, b, b - 0x3800)); /* gap too big */
-    CHECK(!offsets_stack_ok(0x7000, 0x1000, 0x7370, 0x2000));       /* user addresses */
+    CHECK(!offsets_stack_ok(0x7000, 0x1000, 0x7370, 0x2000));        /* user addresses */
     CHECK(!offsets_stack_ok(b - 0x370, b - 0x21000, b, b - 0x800));
 }
 
@@ -142,8 +142,7 @@ static void test_calibrate_future_build(void)
     fake_world_layout_future(&lay);
     CHECK_EQ(env_build(&e, &lay, 3), KD_OK);
     struct offsets o;
-    CHECK_EQ(offsets_resolve(&e.w.t, &e.w.v, &e.k, e.m, NULL, 0, FAKE_WORLD_CPUS, &o, &rep),
-             KD_OK);
+    CHECK_EQ(offsets_resolve(&e.w.t, &e.w.v, &e.k, e.m, NULL, 0, FAKE_WORLD_CPUS, &o, &rep), KD_OK);
     check_layout(&o, &lay);
     CHECK_EQ(o.value[OFFSETS_KTHREAD_STATE], 0x18C);
     CHECK_EQ(rep.builtin_status, KD_ERR_NOTFOUND);
@@ -192,12 +191,14 @@ static void test_calibrate_needs_kdbg(void)
     struct kdbg enc = e.k;
     enc.encoded = true;
     struct offsets_resolve_report rep;
-    CHECK_EQ(offsets_resolve(&e.w.t, &e.w.v, &enc, e.m, NULL, 0, 2, &o, &rep), KD_OK);
+    CHECK_EQ(offsets_resolve(&e.w.t, &e.w.v, &enc, e.m, NULL, 0, 2, &o, &rep), KD_ERR_STATE);
     CHECK_EQ(rep.calibrate_status, KD_ERR_STATE);
     CHECK_EQ(o.source[OFFSETS_KTHREAD_KERNEL_STACK], OFFSETS_SRC_BUILTIN);
     CHECK_EQ(o.source[OFFSETS_ETHREAD_CID], OFFSETS_SRC_BUILTIN);
-    /* Only System's threads are checked (no KPRCB offsets from an encoded block). */
+    /* Nothing to check on: no processor block, no process list. */
     CHECK_EQ(o.threads_checked, 0);
+    CHECK(!o.check_passed);
+    CHECK(offsets_complete(&o));
     env_free(&e);
 }
 

@@ -30,21 +30,27 @@ static int after(const uint8_t *insn, size_t n)
 
 static void test_after_call(void)
 {
-    static const struct { uint8_t b[8]; uint8_t n; } calls[] = {
-        {{0xE8, 1, 2, 3, 4}, 5},                     /* call rel32 */
-        {{0xFF, 0xD0}, 2},                           /* call rax */
-        {{0x41, 0xFF, 0xD3}, 3},                     /* call r11 */
-        {{0xFF, 0x10}, 2},                           /* call [rax] */
-        {{0xFF, 0x14, 0x24}, 3},                     /* call [rsp] */
-        {{0xFF, 0x15, 1, 2, 3, 4}, 6},               /* call [rip+disp32] */
-        {{0x48, 0xFF, 0x15, 1, 2, 3, 4}, 7},         /* rex.w call [rip+disp32] */
-        {{0xFF, 0x14, 0x25, 1, 2, 3, 4}, 7},         /* call [disp32] through a SIB */
-        {{0xFF, 0x50, 0x08}, 3},                     /* call [rax+8] */
-        {{0xFF, 0x54, 0x24, 0x08}, 4},               /* call [rsp+8] */
-        {{0xFF, 0x90, 1, 2, 3, 4}, 6},               /* call [rax+disp32] */
-        {{0xFF, 0x94, 0x24, 1, 2, 3, 4}, 7},         /* call [rsp+disp32] */
+    static const struct {
+        uint8_t b[8];
+        uint8_t n;
+    } calls[] = {
+        {{0xE8, 1, 2, 3, 4}, 5},             /* call rel32 */
+        {{0xFF, 0xD0}, 2},                   /* call rax */
+        {{0x41, 0xFF, 0xD3}, 3},             /* call r11 */
+        {{0xFF, 0x10}, 2},                   /* call [rax] */
+        {{0xFF, 0x14, 0x24}, 3},             /* call [rsp] */
+        {{0xFF, 0x15, 1, 2, 3, 4}, 6},       /* call [rip+disp32] */
+        {{0x48, 0xFF, 0x15, 1, 2, 3, 4}, 7}, /* rex.w call [rip+disp32] */
+        {{0xFF, 0x14, 0x25, 1, 2, 3, 4}, 7}, /* call [disp32] through a SIB */
+        {{0xFF, 0x50, 0x08}, 3},             /* call [rax+8] */
+        {{0xFF, 0x54, 0x24, 0x08}, 4},       /* call [rsp+8] */
+        {{0xFF, 0x90, 1, 2, 3, 4}, 6},       /* call [rax+disp32] */
+        {{0xFF, 0x94, 0x24, 1, 2, 3, 4}, 7}, /* call [rsp+disp32] */
     };
-    static const struct { uint8_t b[8]; uint8_t n; } not_calls[] = {
+    static const struct {
+        uint8_t b[8];
+        uint8_t n;
+    } not_calls[] = {
         {{0xFF, 0xE0}, 2},             /* jmp rax */
         {{0xFF, 0x25, 1, 2, 3, 4}, 6}, /* jmp [rip+disp32] */
         {{0x48, 0x89, 0xC3}, 3},       /* mov rbx, rax */

@@ -194,8 +194,8 @@ static void test_v2_epilog_codes(void)
 {
     /* llvm-mc's encodings: EPILOG codes first, padded to an even count. */
     static const uint8_t one[] = {0x02, 0x04, 0x03, 0x00, 0x01, 0x16, 0x00, 0x06, 0x04, 0x42};
-    static const uint8_t three[] = {0x02, 0x04, 0x05, 0x00, 0x01, 0x06, 0x05, 0x06,
-                                    0x0F, 0x06, 0x00, 0x06, 0x04, 0x42};
+    static const uint8_t three[] = {0x02, 0x04, 0x05, 0x00, 0x01, 0x06, 0x05,
+                                    0x06, 0x0F, 0x06, 0x00, 0x06, 0x04, 0x42};
     static const uint8_t odd[] = {0x02, 0x04, 0x03, 0x00, 0x01, 0x16, 0x0B, 0x06, 0x04, 0x42};
     static const uint8_t spare[] = {0x02, 0x04, 0x04, 0x00, 0x00, 0x07,
                                     0x00, 0x00, 0x00, 0x00, 0x04, 0x42};
@@ -252,8 +252,9 @@ static void test_partial_prolog(void)
 {
     /* push rbx @1, push rsi @2, sub rsp,20h @6 (prolog 6 bytes). */
     static const uint8_t info[] = {0x01, 0x06, 0x03, 0x00, 0x06, 0x32, 0x02, 0x60, 0x01, 0x30};
-    static const struct { uint32_t off, size; } cases[] = {
-        {0, 0}, {1, 8}, {2, 16}, {5, 16}, {6, 0x30}, {0x40, 0x30}};
+    static const struct {
+        uint32_t off, size;
+    } cases[] = {{0, 0}, {1, 8}, {2, 16}, {5, 16}, {6, 0x30}, {0x40, 0x30}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct unwind_x64_regs r;
         uint32_t fl;
@@ -398,10 +399,12 @@ static void test_malformed(void)
     static const uint8_t bad_version[] = {0x03, 0x00, 0x01, 0x00, 0x00, 0x02};
     static const uint8_t bad_mf[] = {0x01, 0x00, 0x01, 0x00, 0x00, 0x2A};
     static const uint8_t no_freg[] = {0x01, 0x00, 0x01, 0x00, 0x00, 0x03};
-    const struct { const uint8_t *b; size_t n; } v[] = {
-        {bad_op, sizeof bad_op},           {short_large, sizeof short_large},
-        {bad_large, sizeof bad_large},     {bad_version, sizeof bad_version},
-        {bad_mf, sizeof bad_mf},           {no_freg, sizeof no_freg}};
+    const struct {
+        const uint8_t *b;
+        size_t n;
+    } v[] = {{bad_op, sizeof bad_op},       {short_large, sizeof short_large},
+             {bad_large, sizeof bad_large}, {bad_version, sizeof bad_version},
+             {bad_mf, sizeof bad_mf},       {no_freg, sizeof no_freg}};
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
         struct unwind_x64_regs r;
         uint32_t fl;
@@ -432,7 +435,7 @@ static void test_regs_from_context(void)
     kd_put64(ctx + 0xF8, 0xFFFFF80012345678ull);
     CHECK_EQ(unwind_x64_regs_from_context(ctx, sizeof ctx, &r), KD_OK);
     CHECK_EQ(r.gpr[UNWIND_X64_RAX], 0x1000);
-    CHECK_EQ(r.gpr[RSP], 0x1004);  /* Rsp at 0x98 */
+    CHECK_EQ(r.gpr[RSP], 0x1004); /* Rsp at 0x98 */
     CHECK_EQ(r.gpr[UNWIND_X64_R15], 0x100F);
     CHECK_EQ(r.rip, 0xFFFFF80012345678ull);
     CHECK_EQ(r.known, 0xFFFF);

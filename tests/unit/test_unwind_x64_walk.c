@@ -66,9 +66,9 @@ static void test_worked_example(void)
     /* winload.efi at 0x96f000, RIP 0x9cf07e, RSP 0x1a66f0: UNWIND_INFO
      * 01 19 0a 00, SAVE_NONVOL RDI/RSI/RBP/RBX at +58/+50/+48/+40,
      * ALLOC_SMALL 0x30, PUSH_NONVOL R14 -> fixed size 0x38. */
-    static const uint8_t info[] = {0x01, 0x19, 0x0A, 0x00, 0x19, 0x74, 0x0B, 0x00, 0x14, 0x64,
-                                   0x0A, 0x00, 0x0F, 0x54, 0x09, 0x00, 0x0A, 0x34, 0x08, 0x00,
-                                   0x06, 0x52, 0x02, 0xE0};
+    static const uint8_t info[] = {0x01, 0x19, 0x0A, 0x00, 0x19, 0x74, 0x0B, 0x00,
+                                   0x14, 0x64, 0x0A, 0x00, 0x0F, 0x54, 0x09, 0x00,
+                                   0x0A, 0x34, 0x08, 0x00, 0x06, 0x52, 0x02, 0xE0};
     static const uint8_t caller[] = {0x01, 0x04, 0x01, 0x00, 0x04, 0x42};
     struct unwind_x64_regs r;
     uint32_t fl;
@@ -113,9 +113,9 @@ static void test_worked_example(void)
 static void test_leaf_then_unwound(void)
 {
     setup();
-    fx_put(&X, S, MB + 0x1080);      /* leaf at 0x5000 returns into A */
+    fx_put(&X, S, MB + 0x1080); /* leaf at 0x5000 returns into A */
     fx_call_before(&X, MB + 0x1080);
-    fx_put(&X, S + 8 + 0x28, 0);     /* A returns to 0: the chain's end */
+    fx_put(&X, S + 8 + 0x28, 0); /* A returns to 0: the chain's end */
     CHECK_EQ(walk(S, MB + 0x5000), KD_OK);
     CHECK_EQ(T.count, 2);
     CHECK_EQ(T.frames[0].flags, UNWIND_FRAME_LEAF);
@@ -131,9 +131,9 @@ static void test_leaf_then_unwound(void)
 static void test_scan(void)
 {
     setup();
-    fx_put(&X, S, 0xFFFFF80000FFFFF0ull);  /* [RSP] of a "leaf": no module */
-    fx_put(&X, S + 0x10, MB + 0x2000);      /* code, but not after a call */
-    fx_put(&X, S + 0x28, MB + 0x1080);      /* after a call: taken */
+    fx_put(&X, S, 0xFFFFF80000FFFFF0ull); /* [RSP] of a "leaf": no module */
+    fx_put(&X, S + 0x10, MB + 0x2000);    /* code, but not after a call */
+    fx_put(&X, S + 0x28, MB + 0x1080);    /* after a call: taken */
     fx_call_before(&X, MB + 0x1080);
     fx_put(&X, S + 0x30 + 0x28, 0);
     CHECK_EQ(walk(S, MB + 0x5000), KD_OK);
@@ -169,8 +169,7 @@ static void test_machine_frame_switch(void)
     CHECK_EQ(T.frames[0].sp, ist);
     CHECK_EQ(T.frames[0].ret, fault);
     CHECK_EQ(T.frames[0].size, 0); /* a switch is never a size */
-    CHECK_EQ(T.frames[0].flags,
-             UNWIND_FRAME_UNWOUND | UNWIND_FRAME_MACHINE | UNWIND_FRAME_SWITCH);
+    CHECK_EQ(T.frames[0].flags, UNWIND_FRAME_UNWOUND | UNWIND_FRAME_MACHINE | UNWIND_FRAME_SWITCH);
     CHECK_EQ(T.frames[1].sp, t);
     CHECK_EQ(T.frames[1].pc, fault);
     CHECK_EQ(T.frames[1].size, 0x30);
@@ -182,6 +181,8 @@ static void test_machine_frame_switch(void)
     CHECK_EQ(walk(ist, MB + 0x6000), KD_OK);
     CHECK_EQ(T.count, 1);
     CHECK_EQ(T.frames[0].ret, 0x00007FF712340000ull);
+    CHECK(T.frames[0].flags & UNWIND_FRAME_SWITCH);
+    CHECK_EQ(T.frames[0].size, 0);
     CHECK_EQ(T.stop, UNWIND_STOP_USER);
     teardown();
 }
@@ -226,16 +227,31 @@ static void test_sp_backwards(void)
 {
     struct unwind_x64_regs r;
     setup();
-    memset(&r, 0, sizeof r);
-    r.gpr[RSP] = S;
-    r.gpr[UNWIND_X64_RBP] = S - 0x200; /* a garbage frame pointer below RSP */
-    r.known = 1u << UNWIND_X64_RBP;
-    r.rip = MB + 0x6650;
-    fx_put(&X, S - 0x200 + 8, MB + 0x1080);
-    CHECK_EQ(unwind_x64_walk(&X.p, &r, &T), KD_OK);
+    /* A machine frame whose RSP points down the same stack. */
+    fx_put(&X, S, MB + 0x1050);
+    fx_put(&X, S + 8, 0x10);
+    fx_put(&X, S + 0x18, S - 0x100);
+    CHECK_EQ(walk(S, MB + 0x6210), KD_OK);
     CHECK_EQ(T.count, 1);
     CHECK_EQ(T.stop, UNWIND_STOP_SP_BACKWARDS);
-    CHECK_EQ(T.stop_addr, S - 0x200 + 0x10);
+    CHECK_EQ(T.stop_addr, S - 0x100);
+    /* A garbage frame pointer below RSP is ignored: the fixed sizes hold. */
+    memset(&r, 0, sizeof r);
+    r.gpr[RSP] = S;
+    r.gpr[UNWIND_X64_RBP] = S - 0x200;
+    r.known = 1u << UNWIND_X64_RBP;
+    r.rip = MB + 0x6650;
+    fx_put(&X, S + 8, MB + 0x1080);
+    fx_put(&X, S + 0x10 + 0x28, 0);
+    CHECK_EQ(unwind_x64_walk(&X.p, &r, &T), KD_OK);
+    CHECK_EQ(T.count, 2);
+    CHECK_EQ(T.frames[0].flags, UNWIND_FRAME_UNWOUND);
+    CHECK_EQ(T.frames[0].size, 0x10);
+    CHECK_EQ(T.stop, UNWIND_STOP_ZERO_RET);
+    /* ... and so is one far above the stack. */
+    r.gpr[UNWIND_X64_RBP] = S + 0x100000;
+    CHECK_EQ(unwind_x64_walk(&X.p, &r, &T), KD_OK);
+    CHECK_EQ(T.frames[0].size, 0x10);
     teardown();
 }
 
@@ -302,8 +318,9 @@ static void test_limits(void)
     /* A trace smaller than the walk. */
     struct unwind_trace small;
     CHECK_EQ(unwind_trace_init(&small, 3), KD_OK);
-    CHECK_EQ(unwind_x64_walk(&X.p, &(struct unwind_x64_regs){.gpr[RSP] = S, .rip = MB + 0x7010},
-                             &small), KD_OK);
+    CHECK_EQ(
+        unwind_x64_walk(&X.p, &(struct unwind_x64_regs){.gpr[RSP] = S, .rip = MB + 0x7010}, &small),
+        KD_OK);
     CHECK_EQ(small.count, 3);
     CHECK_EQ(small.stop, UNWIND_STOP_MAX_FRAMES);
     unwind_trace_fini(&small);

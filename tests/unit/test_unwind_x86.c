@@ -11,7 +11,10 @@
 static struct fx X;
 static struct unwind_trace T;
 
-static void put32(uint32_t a, uint32_t v) { fake_target_put32(X.ft, SX(a), v); }
+static void put32(uint32_t a, uint32_t v)
+{
+    fake_target_put32(X.ft, SX(a), v);
+}
 
 static void setup(uint32_t limit, uint32_t base)
 {
@@ -139,8 +142,7 @@ static void test_break_mid_chain(void)
     CHECK_EQ(T.count, 4);
     check_frame(1, 0xB8CB7018, 0xF7158867, 0xB8CB71BC, 0x8083F9C0, 0x1AC, UNWIND_FRAME_EBP);
     check_frame(2, 0xB8CB71C4, 0x8083F9C0, 0x41414141, 0xB958ECDF, 0x308 - 0x1C4, 0);
-    check_frame(3, 0xB8CB7308, 0xB958ECDF, 0xB8CB7400, 0x7C800000, 0x100,
-                UNWIND_FRAME_SCANNED);
+    check_frame(3, 0xB8CB7308, 0xB958ECDF, 0xB8CB7400, 0x7C800000, 0x100, UNWIND_FRAME_SCANNED);
     CHECK_EQ(T.stop, UNWIND_STOP_USER);
     teardown();
 }

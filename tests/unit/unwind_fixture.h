@@ -32,8 +32,8 @@ struct fx {
     unsigned finds;
 };
 
-static inline int fx_find(void *user, uint64_t pc, uint64_t *base, uint32_t *begin,
-                          uint32_t *end, uint32_t *unwind)
+static inline int fx_find(void *user, uint64_t pc, uint64_t *base, uint32_t *begin, uint32_t *end,
+                          uint32_t *unwind)
 {
     struct fx *x = user;
     x->finds++;
@@ -73,7 +73,10 @@ static inline int fx_init(struct fx *x)
     return 0;
 }
 
-static inline void fx_fini(struct fx *x) { fake_target_free(x->ft); }
+static inline void fx_fini(struct fx *x)
+{
+    fake_target_free(x->ft);
+}
 
 /* Maps an image [base, base + size) whose [base + code_lo, base + code_hi) is code. */
 static inline uint8_t *fx_module(struct fx *x, uint64_t base, uint32_t size, uint32_t code_lo,
@@ -96,7 +99,10 @@ static inline void fx_func(struct fx *x, uint64_t base, uint32_t begin, uint32_t
         fake_target_write(x->ft, base + (unwind & ~1u), info, len);
 }
 
-static inline void fx_put(struct fx *x, uint64_t va, uint64_t v) { fake_target_put64(x->ft, va, v); }
+static inline void fx_put(struct fx *x, uint64_t va, uint64_t v)
+{
+    fake_target_put64(x->ft, va, v);
+}
 
 /* Writes "call rel32" so that it ends exactly at ret. */
 static inline void fx_call_before(struct fx *x, uint64_t ret)
