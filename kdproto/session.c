@@ -32,6 +32,12 @@ struct session {
     uint8_t reply_buf[KD_PACKET_MAX];
     size_t reply_len;
     bool stopped;
+    /* The stop being handled: a hard-coded int3 must be stepped over before
+     * the target continues, or it breaks again at once (WinDbg does the same
+     * SetContext(Rip + 1)). */
+    bool last_hardcoded_int3;
+    uint16_t last_cpu;
+    uint64_t last_pc;
     struct session_stats st;
     char error[256];
 };
@@ -135,6 +141,16 @@ static void on_data(struct session *s, const struct kd_packet *pkt)
             s->have_sc = true;
             s->stopped = true;
             s->st.state_changes++;
+            struct kd_report_amd64 rep;
+            kd_api_state_report_amd64(&s->sc, &rep);
+            /* The report's instruction stream has the debugger's own
+             * breakpoints removed: an int3 there is in the code itself. */
+            s->last_hardcoded_int3 =
+                (s->sc.new_state & ~DbgKdAlternateStateChange) == DbgKdExceptionStateChange &&
+                s->sc.u.exception.code == STATUS_BREAKPOINT && rep.stream_len >= 1 &&
+                rep.instruction_stream[0] == 0xCC;
+            s->last_cpu = s->sc.processor;
+            s->last_pc = s->sc.program_counter;
         } else {
             s->st.bad_packets++;
         }
@@ -469,6 +485,34 @@ static int op_restore_breakpoint(void *ctx, uint32_t handle)
     return rep.return_status == STATUS_SUCCESS ? KD_OK : KD_ERR_TARGET;
 }
 
+/* SetContext(Rip + 1) on the processor that stopped, when Rip is still on
+ * the int3 it reported. */
+static int step_over_int3(struct session *s)
+{
+    uint8_t ctx[KD_API_CONTEXT_AMD64_SIZE];
+    struct kd_manip req, rep;
+    kd_api_manip_req_get_context(&req, s->last_cpu);
+    int rc = request(s, &req, &rep);
+    if (rc != KD_OK)
+        return rc;
+    if (rep.return_status != STATUS_SUCCESS || rep.data_len < sizeof ctx)
+        return fail(s, KD_ERR_TARGET, "GetContext before continuing failed");
+    memcpy(ctx, rep.data, sizeof ctx);
+    uint64_t rip = kd_le64(ctx + KD_API_CONTEXT_AMD64_RIP);
+    s->last_hardcoded_int3 = false;
+    if (rip != s->last_pc)
+        return KD_OK;
+    kd_put64(ctx + KD_API_CONTEXT_AMD64_RIP, rip + 1);
+    rc = kd_api_manip_req_set_context(&req, s->last_cpu, ctx, sizeof ctx);
+    if (rc != KD_OK)
+        return rc;
+    rc = request(s, &req, &rep);
+    if (rc != KD_OK)
+        return rc;
+    return rep.return_status == STATUS_SUCCESS ? KD_OK
+                                               : fail(s, KD_ERR_TARGET, "SetContext failed");
+}
+
 static int op_resume(void *ctx, uint32_t status)
 {
     struct session *s = ctx;
@@ -478,6 +522,11 @@ static int op_resume(void *ctx, uint32_t status)
                                        .symbol_end = 0};
     if (!s->stopped)
         return fail(s, KD_ERR_STATE, "the target is already running");
+    if (s->last_hardcoded_int3) {
+        int rc = step_over_int3(s);
+        if (rc != KD_OK)
+            return rc;
+    }
     kd_api_manip_req_continue2(&req, status, &set);
     size_t used;
     int rc = kd_api_manip_encode(&req, s->tx, sizeof s->tx, &used);

@@ -4,7 +4,9 @@
  * breakdown the UI shows. */
 #include "kd_status.h"
 #include "monitor_impl.h"
+#include "kd_le.h"
 #include "symbols.h"
+#include "target_read.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +18,23 @@ void monitor_crash_free(struct monitor *m)
     m->crash.bd = NULL;
 }
 
-static enum mon_stop_kind classify(const struct monitor *m, const struct kd_state_change *sc)
+/* The break status the kernel passed to DbgBreakPointWithStatus (RCX). */
+static bool break_status(struct monitor *m, uint16_t cpu, uint64_t *status)
+{
+    uint8_t ctx[KD_API_CONTEXT_AMD64_SIZE];
+    uint32_t got = 0;
+    if (m->t.ops->get_context(m->t.ctx, cpu, ctx, sizeof ctx, &got) != KD_OK ||
+        got < KD_API_CONTEXT_AMD64_RCX + 8)
+        return false;
+    *status = kd_le64(ctx + KD_API_CONTEXT_AMD64_RCX);
+    return true;
+}
+
+/* Break-ins and the bugcheck both stop at DbgBreakPointWithStatus: the
+ * status in RCX tells them apart (1 CONTROL_C, 3/4 BUGCHECK_FIRST/SECOND).
+ * The answer to our own break-in is taken as such without asking. */
+static enum mon_stop_kind classify(struct monitor *m, const struct kd_state_change *sc,
+                                   bool answering_breakin)
 {
     if ((sc->new_state & ~DbgKdAlternateStateChange) != DbgKdExceptionStateChange)
         return MON_STOP_NONE;
@@ -26,9 +44,15 @@ static enum mon_stop_kind classify(const struct monitor *m, const struct kd_stat
     if (m->bp_bc.armed && (pc == m->bp_bc.addr || at == m->bp_bc.addr))
         return MON_STOP_KEBUGCHECKEX;
     uint64_t bws = kdbg_get(&m->kdbg, KDBG_BREAKPOINT_WITH_STATUS);
-    if (sc->u.exception.code == STATUS_BREAKPOINT && bws && (pc == bws || at == bws))
-        return MON_STOP_BUGCHECK;
-    return MON_STOP_NONE;
+    if (answering_breakin || sc->u.exception.code != STATUS_BREAKPOINT || !bws ||
+        (pc != bws && at != bws))
+        return MON_STOP_NONE;
+    uint64_t status;
+    if (!break_status(m, sc->processor, &status))
+        return MON_STOP_BUGCHECK; /* a stop there that we did not ask for */
+    return status == DBG_STATUS_BUGCHECK_FIRST || status == DBG_STATUS_BUGCHECK_SECOND
+               ? MON_STOP_BUGCHECK
+               : MON_STOP_NONE;
 }
 
 static void frame_from(struct monitor *m, const struct unwind_frame *uf, struct breakdown_frame *bf)
@@ -53,6 +77,21 @@ static void frame_from(struct monitor *m, const struct unwind_frame *uf, struct 
     }
 }
 
+/* The double-fault stack of cpu: TSS.Ist[1] is its top (KPCR.TssBase at
+ * KPCR+8, Ist[1] at TSS+0x24); the handler's frames live just below it. */
+static bool ist1_top(struct monitor *m, uint16_t cpu, uint64_t *top)
+{
+    uint8_t b[8];
+    uint32_t got = 0;
+    uint64_t kpcr, tss;
+    if (m->t.ops->read_control(m->t.ctx, cpu, 0, b, 8, &got) != KD_OK || got != 8)
+        return false;
+    kpcr = kd_le64(b);
+    if (target_read_kptr(&m->t, kpcr + 8, &tss) != KD_OK)
+        return false;
+    return target_read_kptr(&m->t, tss + 0x24, top) == KD_OK && *top;
+}
+
 /* Rebuilds m->crash.bd from the record's frame list. */
 static void build_breakdown(struct monitor *m)
 {
@@ -65,14 +104,18 @@ static void build_breakdown(struct monitor *m)
         return;
     for (uint32_t i = 0; i < tr->count; i++)
         frame_from(m, &tr->frames[i], &frames[i]);
-    struct breakdown_range ranges[1];
-    struct breakdown_input in = {.frames = frames, .count = tr->count, .ptr_size = 8};
+    struct breakdown_range ranges[2];
+    struct breakdown_input in = {.frames = frames, .count = tr->count, .ptr_size = 8,
+                                 .ranges = ranges};
     if (m->crash.stack_limit && m->crash.stack_base > m->crash.stack_limit) {
-        ranges[0].limit = m->crash.stack_limit;
-        ranges[0].base = m->crash.stack_base;
-        ranges[0].kind = BREAKDOWN_STACK_THREAD;
-        in.ranges = ranges;
-        in.range_count = 1;
+        ranges[in.range_count].limit = m->crash.stack_limit;
+        ranges[in.range_count].base = m->crash.stack_base;
+        ranges[in.range_count++].kind = BREAKDOWN_STACK_THREAD;
+    }
+    if (m->ist_top) {
+        ranges[in.range_count].limit = m->ist_top - MONITOR_IST_SIZE;
+        ranges[in.range_count].base = m->ist_top;
+        ranges[in.range_count++].kind = BREAKDOWN_STACK_IST;
     }
     if (m->cr.have_fault) {
         in.has_fault_sp = true;
@@ -117,9 +160,9 @@ static void disarm(struct monitor *m, struct monitor_bp *bp)
 }
 
 int monitor_crash_stop(struct monitor *m, const struct kd_state_change *sc,
-                       enum mon_stop_kind *kind_out)
+                       bool answering_breakin, enum mon_stop_kind *kind_out)
 {
-    enum mon_stop_kind kind = classify(m, sc);
+    enum mon_stop_kind kind = classify(m, sc, answering_breakin);
     *kind_out = kind;
     if (kind == MON_STOP_NONE)
         return KD_OK;
@@ -143,6 +186,10 @@ int monitor_crash_stop(struct monitor *m, const struct kd_state_change *sc,
     const char *what;
     switch (kind) {
     case MON_STOP_DOUBLE_FAULT:
+        if (ist1_top(m, sc->processor, &m->ist_top)) {
+            env.ist_base = m->ist_top;
+            env.ist_limit = m->ist_top - MONITOR_IST_SIZE;
+        }
         rc = crash_on_double_fault(&m->cr, &env);
         disarm(m, &m->bp_df);
         what = "double fault: the CPU entered the double-fault handler";

@@ -295,7 +295,7 @@ int monitor_break_in(struct monitor *m, int timeout_ms, bool *other)
     /* A break-in answers with a breakpoint exception outside our two
      * addresses; anything else is news (a crash racing the break-in). */
     enum mon_stop_kind kind;
-    rc = monitor_crash_stop(m, &sc, &kind);
+    rc = monitor_crash_stop(m, &sc, true, &kind);
     if (kind != MON_STOP_NONE)
         *other = true;
     return rc;
@@ -318,7 +318,7 @@ int monitor_on_stop(struct monitor *m, const struct kd_state_change *sc, bool *r
         return KD_OK;
     }
     enum mon_stop_kind kind;
-    int rc = monitor_crash_stop(m, sc, &kind);
+    int rc = monitor_crash_stop(m, sc, false, &kind);
     /* After our two breakpoints the crash goes on to the kernel's own
      * bugcheck break, which ends it: the target stays stopped there. */
     if (kind == MON_STOP_BUGCHECK)

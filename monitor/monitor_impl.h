@@ -50,8 +50,13 @@ struct monitor {
     size_t rotor;             /* next thread to sample among the quiet ones */
     unsigned since_walk;      /* samples since the thread list was walked */
     bool need_walk;
+    uint64_t ist_top; /* TSS.Ist[1] of the processor that double-faulted */
     bool stopped, attached, detached;
 };
+
+/* Size assumed for the double-fault IST stack below TSS.Ist[1]
+ * (DOUBLE_FAULT_STACK_SIZE: 0x2000 in old x64 headers, 0x8000 in newer). */
+#define MONITOR_IST_SIZE 0x8000u
 
 /* Copies src into dst[cap], cutting it short; always NUL-terminates. */
 static inline void monitor_copy(char *dst, size_t cap, const char *src)
@@ -72,7 +77,8 @@ int monitor_walk_threads(struct monitor *m);
 int monitor_sample_threads(struct monitor *m);
 /* Crash handling (crash_report.c). */
 /* *kind = which of our crash stops sc is (MON_STOP_NONE: none, e.g. a break-in). */
-int monitor_crash_stop(struct monitor *m, const struct kd_state_change *sc, enum mon_stop_kind *kind);
+int monitor_crash_stop(struct monitor *m, const struct kd_state_change *sc,
+                       bool answering_breakin, enum mon_stop_kind *kind);
 void monitor_crash_free(struct monitor *m);
 
 #endif

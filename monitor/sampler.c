@@ -160,16 +160,17 @@ int monitor_sample_threads(struct monitor *m)
             sampled++;
         }
     /* 2: the rest in turns while the budget lasts (at least one) */
+    size_t start = m->rotor;
     for (size_t k = 0; k < n; k++) {
         if (sampled && monitor_now(m) - t0 >= (uint64_t)m->cfg.max_stall_ms)
             break;
-        size_t i = (m->rotor + k) % n;
+        size_t i = (start + k) % n;
         if (done[i])
             continue;
         read_one(m, i);
         done[i] = true;
         sampled++;
-        m->rotor = (i + 1) % n;
+        m->rotor = (i + 1) % n; /* the next sample goes on from here */
     }
     free(done);
     memcpy(m->sorted, m->rows, n * sizeof *m->rows);

@@ -7,6 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+const struct dash_glyphs *dash_grid_glyphs(bool ascii)
+{
+    static const struct dash_glyphs unicode = {0x2588, 0x2592, 0x2591, 0x2502, 0x2026,
+                                               0x2500, 0x23ce, 0x2195, 0x00b7};
+    static const struct dash_glyphs plain = {'#', '+', '.', '|', '~', '-', '<', '^', '|'};
+    return ascii ? &plain : &unicode;
+}
+
 int dash_grid_init(struct dash_grid *g, int w, int h)
 {
     g->w = g->h = 0;

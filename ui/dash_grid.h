@@ -5,6 +5,7 @@
 #ifndef DASH_GRID_H
 #define DASH_GRID_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -37,6 +38,21 @@ struct dash_grid {
     int w, h;
     struct dash_cell *cells; /* h rows of w cells */
 };
+
+/* The few glyphs the views use, Unicode or plain ASCII (a terminal or
+ * locale without UTF-8). */
+struct dash_glyphs {
+    uint32_t used;     /* gauge: stack in use */
+    uint32_t peak;     /* gauge: deepest seen beyond the current use */
+    uint32_t free_;    /* gauge: never used */
+    uint32_t limit;    /* gauge: the StackLimit */
+    uint32_t ellipsis; /* a cut name */
+    uint32_t hline;    /* rules */
+    uint32_t enter;    /* the Enter key in help */
+    uint32_t updown;   /* the arrow keys in help */
+    uint32_t sep;      /* between header items */
+};
+const struct dash_glyphs *dash_grid_glyphs(bool ascii);
 
 /* Allocates w x h blank cells (w, h >= 1); 0 or KD_ERR_NOMEM/KD_ERR_ARG. */
 int dash_grid_init(struct dash_grid *g, int w, int h);

@@ -155,6 +155,7 @@ static void run_scenario(const char *scenario, uint64_t seed)
     CHECK_EQ(r.trace.frames[0].ret, truth->fault_rip);
     CHECK(r.trace.count > 40); /* deep enough to eat 24 KiB */
     compare(&r.trace, 1, st, st->n - 2);
+    CHECK(r.trace.reads < r.trace.count); /* the line cache: fewer KD reads than frames */
 
     /* KeBugCheckEx: the code and arguments, and a walk through the IST part. */
     sim_mem_bp_restore(x.k->mem, x.h_df);
