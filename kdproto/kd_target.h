@@ -11,6 +11,11 @@
 struct kd_state_change; /* kd_api.h */
 struct kd_version;      /* kd_api.h */
 
+/* A replayed recording answers KD_ERR_NOTFOUND to a read the recorded
+ * session did not make at that point: the monitor then ends the current
+ * sample there, as the live session's stall budget did. Live targets never
+ * return it for a read. */
+
 struct kd_target_ops {
     /* DBGKD_GET_VERSION64 of the stopped target. */
     int (*get_version)(void *ctx, struct kd_version *v);
@@ -25,7 +30,8 @@ struct kd_target_ops {
      * registers, 3 current KTHREAD (AMD64). */
     int (*read_control)(void *ctx, uint16_t cpu, uint64_t selector, uint8_t *buf, uint32_t len,
                         uint32_t *got);
-    /* Processor context (x64 CONTEXT, 0x4D0 bytes) of cpu into buf[len]. */
+    /* The first len bytes of cpu's processor context (x64 CONTEXT, 0x4D0
+     * bytes): asking for less (e.g. up to Rsp) is cheaper on slow links. */
     int (*get_context)(void *ctx, uint16_t cpu, uint8_t *buf, uint32_t len, uint32_t *got);
     /* Software breakpoint at addr; *handle identifies it for restore. */
     int (*write_breakpoint)(void *ctx, uint64_t addr, uint32_t *handle);

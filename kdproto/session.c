@@ -36,6 +36,7 @@ struct session {
      * the target continues, or it breaks again at once (WinDbg does the same
      * SetContext(Rip + 1)). */
     bool last_hardcoded_int3;
+    bool no_context_ex; /* the target refused GetContextEx once */
     uint16_t last_cpu;
     uint64_t last_pc;
     struct session_stats st;
@@ -447,6 +448,21 @@ static int op_get_context(void *ctx, uint16_t cpu, uint8_t *buf, uint32_t len, u
     struct session *s = ctx;
     struct kd_manip req, rep;
     *got = 0;
+    /* GetContextEx moves only what is asked; targets without it (the boot
+     * debugger) answer STATUS_UNSUCCESSFUL, then the whole context. */
+    if (len < KD_API_CONTEXT_AMD64_SIZE && !s->no_context_ex &&
+        kd_api_manip_req_get_context_ex(&req, cpu, 0, len) == KD_OK) {
+        int rc = request(s, &req, &rep);
+        if (rc != KD_OK)
+            return rc;
+        if (rep.return_status == STATUS_SUCCESS && rep.data_len) {
+            uint32_t n = rep.data_len < len ? (uint32_t)rep.data_len : len;
+            memcpy(buf, rep.data, n);
+            *got = n;
+            return KD_OK;
+        }
+        s->no_context_ex = true;
+    }
     kd_api_manip_req_get_context(&req, cpu);
     int rc = request(s, &req, &rep);
     if (rc != KD_OK)
@@ -532,12 +548,15 @@ static int op_resume(void *ctx, uint32_t status)
     int rc = kd_api_manip_encode(&req, s->tx, sizeof s->tx, &used);
     if (rc != KD_OK)
         return rc;
+    /* Running from here on: a stop that arrives while the ACK is awaited
+     * (the target may hit a breakpoint at once) sets it stopped again. */
     s->have_sc = false;
+    s->stopped = false;
     rc = send_data(s, KD_PACKET_TYPE_KD_STATE_MANIPULATE, s->tx, used);
     if (rc == KD_OK)
         rc = wait_acked(s);
-    if (rc == KD_OK)
-        s->stopped = false;
+    else
+        s->stopped = true;
     return rc;
 }
 

@@ -28,6 +28,7 @@ struct replay {
     size_t cur;        /* next item not yet consumed */
     size_t print_cur;  /* next print not yet handed out */
     bool breakin_asked;
+    bool strict; /* own recordings: only the very next request may answer */
     uint32_t next_handle;
     struct replay_stats st;
 };
@@ -167,11 +168,22 @@ int replay_open(const char *path, const char *key, struct replay **out, char err
         return KD_ERR_FORMAT;
     }
     r->next_handle = 1;
+    r->strict = true;
     *out = r;
     return KD_OK;
 }
 
 void replay_stats(const struct replay *r, struct replay_stats *s) { *s = r->st; }
+
+void replay_set_strict(struct replay *r, bool strict) { r->strict = strict; }
+
+void replay_rewind(struct replay *r)
+{
+    r->cur = 0;
+    r->print_cur = 0;
+    r->breakin_asked = false;
+    r->next_handle = 1;
+}
 
 double replay_time(const struct replay *r)
 {
@@ -203,7 +215,11 @@ enum replay_next replay_peek(const struct replay *r, double *time)
 
 bool replay_next_print(struct replay *r, const char **text, size_t *len)
 {
-    while (r->print_cur < r->cur && r->print_cur < r->n) {
+    /* prints up to the next stop or break-in: what the target said before it */
+    size_t end = r->cur;
+    while (end < r->n && r->v[end].kind != IT_STOP && r->v[end].kind != IT_BREAKIN)
+        end++;
+    while (r->print_cur < end) {
         struct item *it = &r->v[r->print_cur++];
         if (it->kind == IT_PRINT) {
             *text = (const char *)it->data;
@@ -218,8 +234,8 @@ bool replay_next_print(struct replay *r, const char **text, size_t *len)
  * req in its API and its 0x10..0x1F parameters; its reply index or -1. */
 static int find_in_order(struct replay *r, const uint8_t *req, size_t len)
 {
-    int seen = 0;
-    for (size_t i = r->cur; i < r->n && seen < REPLAY_WINDOW; i++) {
+    int seen = 0, window = r->strict ? 1 : REPLAY_WINDOW;
+    for (size_t i = r->cur; i < r->n && seen < window; i++) {
         const struct item *it = &r->v[i];
         if (it->kind == IT_STOP)
             break;
@@ -286,6 +302,15 @@ static uint32_t from_memory(const struct replay *r, uint64_t addr, uint8_t *buf,
     return best;
 }
 
+/* True when a request with its reply is still recorded after the cursor. */
+static bool next_request(const struct replay *r)
+{
+    for (size_t i = r->cur; i < r->n; i++)
+        if (r->v[i].kind == IT_REQ && r->v[i].reply >= 0)
+            return true;
+    return false;
+}
+
 /* Runs one request through the recording: *reply decoded, or KD_ERR_NOTFOUND. */
 static int lookup(struct replay *r, struct kd_manip *req, struct kd_manip *reply)
 {
@@ -297,6 +322,11 @@ static int lookup(struct replay *r, struct kd_manip *req, struct kd_manip *reply
     int idx = find_in_order(r, buf, used);
     if (idx >= 0)
         r->st.reads_in_order++;
+    else if (r->strict) {
+        if (!next_request(r))
+            r->st.ran_out = true; /* the recording ends here */
+        return KD_ERR_NOTFOUND;
+    }
     else
         idx = find_any(r, buf);
     if (idx < 0)
@@ -333,13 +363,20 @@ static int op_read_virtual(void *ctx, uint64_t addr, uint8_t *buf, uint32_t len,
     int rc = kd_api_manip_req_read_virtual(&req, addr, len);
     if (rc != KD_OK)
         return rc;
-    if (lookup(r, &req, &rep) == KD_OK && rep.return_status == STATUS_SUCCESS) {
+    rc = lookup(r, &req, &rep);
+    if (rc == KD_OK && rep.return_status == STATUS_SUCCESS) {
         uint32_t n = rep.u.memory.actual < len ? rep.u.memory.actual : len;
         if (n > rep.data_len)
             n = (uint32_t)rep.data_len;
         memcpy(buf, rep.data, n);
         *got = n;
         return n ? KD_OK : KD_ERR_TARGET;
+    }
+    if (rc == KD_OK)
+        return KD_ERR_TARGET; /* recorded as failed */
+    if (r->strict) {
+        r->st.reads_failed++;
+        return KD_ERR_NOTFOUND;
     }
     *got = from_memory(r, addr, buf, len);
     if (*got)
@@ -381,8 +418,17 @@ static int op_get_context(void *ctx, uint16_t cpu, uint8_t *buf, uint32_t len, u
 {
     struct kd_manip req, rep;
     *got = 0;
-    kd_api_manip_req_get_context(&req, cpu);
-    if (lookup(ctx, &req, &rep) != KD_OK || rep.return_status != STATUS_SUCCESS)
+    /* as the session asks: GetContextEx for part of it, else GetContext */
+    int rc = KD_ERR_NOTFOUND;
+    if (len < KD_API_CONTEXT_AMD64_SIZE && kd_api_manip_req_get_context_ex(&req, cpu, 0, len) == KD_OK)
+        rc = lookup(ctx, &req, &rep);
+    if (rc != KD_OK || rep.return_status != STATUS_SUCCESS) {
+        kd_api_manip_req_get_context(&req, cpu);
+        rc = lookup(ctx, &req, &rep);
+    }
+    if (rc == KD_ERR_NOTFOUND)
+        return rc;
+    if (rc != KD_OK || rep.return_status != STATUS_SUCCESS)
         return KD_ERR_TARGET;
     uint32_t n = rep.data_len < len ? (uint32_t)rep.data_len : len;
     memcpy(buf, rep.data, n);

@@ -23,6 +23,7 @@ enum replay_next {
 struct replay_stats {
     uint64_t packets, requests, stops, breakins, reads_in_order, reads_from_memory,
         reads_failed, memory_blocks;
+    bool ran_out; /* a request came after the last one recorded (a cut recording) */
 };
 
 struct replay;
@@ -42,6 +43,14 @@ enum replay_next replay_peek(const struct replay *r, double *time);
 double replay_time(const struct replay *r);
 
 struct kd_target replay_target(struct replay *r);
+
+/* Strict (the default): a request is answered only by the very next
+ * recorded one, else KD_ERR_NOTFOUND (kd_target.h); what kdwatch's own
+ * recordings need to replay exactly. Lenient: any recorded answer, and
+ * memory from every read seen. */
+void replay_set_strict(struct replay *r, bool strict);
+/* Back to the start of the recording. */
+void replay_rewind(struct replay *r);
 void replay_stats(const struct replay *r, struct replay_stats *s);
 /* The recording's prints (DbgPrint) up to the current position, consumed. */
 bool replay_next_print(struct replay *r, const char **text, size_t *len);

@@ -23,7 +23,7 @@ static bool break_status(struct monitor *m, uint16_t cpu, uint64_t *status)
 {
     uint8_t ctx[KD_API_CONTEXT_AMD64_SIZE];
     uint32_t got = 0;
-    if (m->t.ops->get_context(m->t.ctx, cpu, ctx, sizeof ctx, &got) != KD_OK ||
+    if (m->t.ops->get_context(m->t.ctx, cpu, ctx, KD_API_CONTEXT_AMD64_RCX + 8, &got) != KD_OK ||
         got < KD_API_CONTEXT_AMD64_RCX + 8)
         return false;
     *status = kd_le64(ctx + KD_API_CONTEXT_AMD64_RCX);

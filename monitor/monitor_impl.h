@@ -23,6 +23,14 @@ struct monitor_bp {
     bool armed;
 };
 
+#define MONITOR_PAINT_SLOTS 4 /* threads painted at once (--paint) */
+
+struct monitor_paint {
+    bool active;
+    uint64_t kthread;
+    uint64_t lo, hi; /* painted [StackLimit, sp - margin) */
+};
+
 struct monitor {
     struct kd_target t;
     struct monitor_config cfg;
@@ -50,6 +58,7 @@ struct monitor {
     size_t rotor;             /* next thread to sample among the quiet ones */
     unsigned since_walk;      /* samples since the thread list was walked */
     bool need_walk;
+    struct monitor_paint paint[MONITOR_PAINT_SLOTS];
     uint64_t ist_top; /* TSS.Ist[1] of the processor that double-faulted */
     bool stopped, attached, detached;
 };
@@ -75,6 +84,8 @@ void monitor_emit(struct monitor *m, enum mon_event_kind kind, const char *fmt, 
 int monitor_walk_threads(struct monitor *m);
 /* Sampler (sampler.c). */
 int monitor_sample_threads(struct monitor *m);
+/* --paint (paint.c): read back painted stacks, paint the nearest ones. */
+void monitor_paint_update(struct monitor *m);
 /* Crash handling (crash_report.c). */
 /* *kind = which of our crash stops sc is (MON_STOP_NONE: none, e.g. a break-in). */
 int monitor_crash_stop(struct monitor *m, const struct kd_state_change *sc,

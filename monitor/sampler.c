@@ -88,17 +88,21 @@ static void threshold(struct monitor *m, const struct mon_thread *r, unsigned be
     }
 }
 
-static void read_one(struct monitor *m, size_t i)
+/* KD_ERR_NOTFOUND: a replay with no answer here (the sample ends). */
+static int read_one(struct monitor *m, size_t i)
 {
     struct threads_thread *th = &m->threads->v[i];
     struct mon_thread *r = &m->rows[i];
-    if (threads_read_stack(&m->t, &m->off, th, 0) != KD_OK) {
+    int rc = threads_read_stack(&m->t, &m->off, th, 0);
+    if (rc == KD_ERR_NOTFOUND)
+        return rc;
+    if (rc != KD_OK) {
         m->need_walk = true; /* the thread may have exited */
-        return;
+        return KD_OK;
     }
     struct threads_usage u;
     if (threads_usage(th, m->cpus, m->ncpus, &u) != KD_OK)
-        return;
+        return KD_OK;
     r->initial_stack = th->initial_stack;
     r->stack_limit = th->stack_limit;
     r->stack_base = th->stack_base;
@@ -109,7 +113,7 @@ static void read_one(struct monitor *m, size_t i)
         if (!offsets_stack_ok(th->initial_stack, th->stack_limit, th->stack_base,
                               th->initial_stack))
             m->need_walk = true; /* reused memory: walk again */
-        return;                  /* a running thread on a DPC/ISR stack: keep the last */
+        return KD_OK;            /* a running thread on a DPC/ISR stack: keep the last */
     }
     unsigned before = r->samples ? pct_left(r) : 100;
     r->size = (uint32_t)u.usable;
@@ -124,6 +128,7 @@ static void read_one(struct monitor *m, size_t i)
     if (pct_left(r) < (unsigned)(2 * m->cfg.near_percent))
         scan_top(m, r);
     threshold(m, r, before, pct_left(r));
+    return KD_OK;
 }
 
 static int by_headroom(const void *a, const void *b)
@@ -153,26 +158,30 @@ int monitor_sample_threads(struct monitor *m)
     if (!done)
         return KD_ERR_NOMEM;
     /* 1: near the limit or running, every time */
-    for (size_t i = 0; i < n; i++)
+    bool ended = false;
+    for (size_t i = 0; i < n && !ended; i++)
         if (is_near(m, &m->rows[i]) || is_running(m, &m->rows[i])) {
-            read_one(m, i);
+            ended = read_one(m, i) == KD_ERR_NOTFOUND;
             done[i] = true;
-            sampled++;
+            sampled += !ended;
         }
     /* 2: the rest in turns while the budget lasts (at least one) */
     size_t start = m->rotor;
-    for (size_t k = 0; k < n; k++) {
+    for (size_t k = 0; k < n && !ended; k++) {
         if (sampled && monitor_now(m) - t0 >= (uint64_t)m->cfg.max_stall_ms)
             break;
         size_t i = (start + k) % n;
         if (done[i])
             continue;
-        read_one(m, i);
+        if (read_one(m, i) == KD_ERR_NOTFOUND)
+            break;
         done[i] = true;
         sampled++;
         m->rotor = (i + 1) % n; /* the next sample goes on from here */
     }
     free(done);
+    if (!ended)
+        monitor_paint_update(m);
     memcpy(m->sorted, m->rows, n * sizeof *m->rows);
     qsort(m->sorted, n, sizeof *m->sorted, by_headroom);
     struct mon_snapshot *s = &m->snap;

@@ -2,6 +2,7 @@
  * is one function and one table line. */
 #include "cli.h"
 #include "analyze_out.h"
+#include "dash_demo.h"
 #include "decode.h"
 #include "kd_status.h"
 #include "watch.h"
@@ -173,6 +174,41 @@ static int cmd_replay(int argc, char **argv)
     return watch_replay(&o, o.speed);
 }
 
+/* Hidden developer command: the fake session through the dashboard or the
+ * headless outputs (ui/dash_demo.c). */
+static int cmd_ui_demo(int argc, char **argv)
+{
+    struct dash_demo_options o = {0};
+    for (int i = 1; i < argc; i++) {
+        const char *v;
+        if ((v = opt_value(argc, argv, &i, "--frames")))
+            o.frames = atoi(v);
+        else if ((v = opt_value(argc, argv, &i, "--interval")))
+            o.interval_ms = atoi(v);
+        else if ((v = opt_value(argc, argv, &i, "--samples")))
+            o.samples = (unsigned)strtoul(v, NULL, 10);
+        else if ((v = opt_value(argc, argv, &i, "--threads")))
+            o.threads = (size_t)strtoul(v, NULL, 10);
+        else if ((v = opt_value(argc, argv, &i, "--report")))
+            o.report = v;
+        else if ((v = opt_value(argc, argv, &i, "--svg")))
+            o.svg = v;
+        else if ((v = opt_value(argc, argv, &i, "--fail-below")))
+            o.fail_below = v;
+        else if (!strcmp(argv[i], "--text"))
+            o.text = true;
+        else if (!strcmp(argv[i], "--json"))
+            o.json = true;
+        else {
+            fprintf(stderr, "usage: kdwatch ui-demo [--frames N] [--text|--json] [--interval MS] "
+                            "[--samples N] [--threads N] [--report FILE] [--svg FILE] "
+                            "[--fail-below N|N%%]\n");
+            return 2;
+        }
+    }
+    return dash_demo_run(&o);
+}
+
 static const struct cli_command commands[] = {
     {"decode", "decode FILE [--key a.b.c.d] [--json] [--summary]   dissect a pcap/pcapng capture",
      cmd_decode},
@@ -188,6 +224,7 @@ static const struct cli_command commands[] = {
      cmd_replay},
     {"analyze", "analyze [--json] FILE   frame sizes, usage per module and cycles from WinDbg stack text",
      cmd_analyze},
+    {"ui-demo", NULL, cmd_ui_demo}, /* hidden: no synopsis */
 };
 
 const struct cli_command *cli_find(const char *name)
@@ -202,5 +239,6 @@ void cli_usage(FILE *out)
 {
     fputs("kdwatch: live kernel-stack headroom for Windows targets over KD\n\nusage:\n", out);
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        fprintf(out, "  kdwatch %s\n", commands[i].synopsis);
+        if (commands[i].synopsis)
+            fprintf(out, "  kdwatch %s\n", commands[i].synopsis);
 }

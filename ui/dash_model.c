@@ -336,8 +336,7 @@ int dash_model_event(struct dash_model *m, const struct mon_event *ev)
             m->crash_top = 0;
         }
         clamp_crash(m);
-        char bc[128];
-        out_text_bugcheck(ev->crash, bc, sizeof bc);
+        const char *bc = m->crash.header[0];
         if (strcmp(bc, m->crash_line)) { /* the stops have their own lines */
             snprintf(m->crash_line, sizeof m->crash_line, "%s", bc);
             add_line(m, label, DASH_ATTR_DANGER | DASH_ATTR_BOLD, ev->time_ms, bc);

@@ -62,7 +62,7 @@ struct dash_model {
 
     struct dash_crash crash;
     size_t crash_top;
-    char crash_line[128]; /* the bugcheck last put in the event pane */
+    char crash_line[DASH_CRASH_LINE]; /* the bugcheck last put in the event pane */
 
     char link[160];
     char clock[16];

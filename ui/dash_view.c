@@ -89,7 +89,7 @@ static void title(const struct dash_model *m, struct dash_grid *g)
         snprintf(left, sizeof left, "waiting for the target");
     char state[32];
     if (m->crash.valid || m->paused || !m->cfg.replay)
-        snprintf(state, sizeof state, "%s", m->crash.valid ? "CRASH" : m->paused ? "PAUSED"
+        snprintf(state, sizeof state, "%s", m->crash.valid ? "CRASH" : m->paused ? "FROZEN"
                                             : m->attached ? "LIVE" : "");
     else if (m->replay_paused)
         snprintf(state, sizeof state, "REPLAY paused");
@@ -125,7 +125,7 @@ static void header(const struct dash_model *m, struct dash_grid *g)
 {
     char link[200], rate[96], armed[96], count[64], sort[32], filter[96];
     const struct mon_snapshot *s = &m->info;
-    static const char *const sorts[] = {"headroom", "min headroom", "process", "tid"};
+    static const char *const sorts[] = {"headroom", "min", "process", "tid"}; /* column names */
     uint32_t every = m->measured_ms ? m->measured_ms : m->cfg.interval_ms;
     snprintf(link, sizeof link, "%s%s", m->link[0] ? "link " : "", m->link);
     if (m->sampled)
@@ -260,7 +260,7 @@ static void help(const struct dash_model *m, struct dash_grid *g)
 #define KEY(k, w) (keys[n] = (k), what[n] = (w), n++)
     if (m->view == DASH_VIEW_LIST) {
         KEY("q", "quit"), KEY("/", "filter"), KEY("s", "sort"), KEY(enter, "details");
-        KEY(updown, "select"), KEY("p", m->paused ? "resume" : "pause");
+        KEY(updown, "select"), KEY("p", m->paused ? "unfreeze" : "freeze");
         if (m->crash.valid)
             KEY("c", "crash");
     } else {
@@ -321,12 +321,12 @@ static void details(const struct dash_model *m, struct dash_grid *g)
         size_t k = m->detail_top + (size_t)i;
         const struct mon_frame *f = &r->frames[k];
         addr(f->sp, a, sizeof a);
-        int n = snprintf(buf, sizeof buf, "  %02zx %7s  ", k, "");
-        if (k && f->size)
-            snprintf(buf, sizeof buf, "  %02zx %7" PRIx32 "  ", k, f->size);
+        if (k && f->size) /* kf: the first line has no size */
+            snprintf(buf, sizeof buf, "  %02zx %6" PRIx32 "  ", k, f->size);
+        else
+            snprintf(buf, sizeof buf, "  %02zx %6s  ", k, "");
         int col = dash_grid_put(g, 8 + i, 0, g->w, DASH_ATTR_NORMAL, buf, 0);
         dash_grid_paint(g, 8 + i, 2, 2, DASH_ATTR_DIM);
-        (void)n;
         if (wide)
             col += dash_grid_put(g, 8 + i, col, 19, DASH_ATTR_DIM, a, 0) + 2;
         dash_grid_put(g, 8 + i, col, g->w - col, DASH_ATTR_NORMAL, f->symbol, gl->ellipsis);

@@ -185,6 +185,17 @@ int watch_replay(const struct watch_options *o, double speed)
     watch_out_link(out, o->uri);
     watch_out_hold(out, true, false);
     rc = monitor_attach(m, &first);
+    struct replay_stats rs;
+    replay_stats(r, &rs);
+    if (rs.ran_out) {
+        watch_out_hold(out, false, false);
+        fprintf(stderr, "kdwatch replay: %s ends before the monitor finished attaching: "
+                        "nothing to replay\n", o->uri);
+        monitor_free(m);
+        watch_out_free(out);
+        replay_free(r);
+        return 1;
+    }
     watch_out_hold(out, false, rc == KD_OK);
     if (rc != KD_OK) {
         monitor_free(m);
@@ -226,8 +237,10 @@ int watch_replay(const struct watch_options *o, double speed)
         bool resume = true;
         monitor_on_stop(m, &sc, &resume);
         rc = resume ? monitor_resume(m) : KD_OK;
-        if (!resume)
-            break; /* the crash's last stop */
+        if (!resume) {
+            why = "crash captured"; /* the crash's last stop */
+            break;
+        }
     }
     flush_prints(r, out);
     if (rc == KD_ERR_CLOSED)
@@ -235,7 +248,14 @@ int watch_replay(const struct watch_options *o, double speed)
     while (watch_out_wait_user(out))
         watch_out_idle(out, 100);
     watch_out_final(out, monitor_snapshot(m), monitor_crash(m));
-    monitor_detach(m, why);
+    if (monitor_stopped(m)) {
+        monitor_detach(m, why);
+    } else {
+        /* the recording ended with the target running: nothing to undo */
+        struct mon_event ev = {.kind = MON_EV_DETACH};
+        snprintf(ev.text, sizeof ev.text, "end of recording");
+        watch_out_event(out, &ev);
+    }
     status = rc == KD_OK ? 0 : 1;
     if (watch_out_failed_threshold(out, monitor_snapshot(m)))
         status = 3;

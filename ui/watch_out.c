@@ -149,10 +149,15 @@ void watch_out_print(struct watch_out *w, const char *text, size_t len)
     buf[n] = 0;
     while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
         buf[--n] = 0;
-    if (w->o.json)
-        json_text_event(w, "print", 0, buf);
-    else
-        fprintf(w->out, "target: %s\n", buf);
+    char *p = buf;
+    while (*p == '\n' || *p == '\r')
+        p++;
+    if (w->o.json) {
+        json_text_event(w, "print", 0, p);
+        return;
+    }
+    for (char *line = strtok(p, "\n"); line; line = strtok(NULL, "\n"))
+        fprintf(w->out, "target: %s\n", line);
 }
 
 void watch_out_error(struct watch_out *w, const char *fmt, ...)

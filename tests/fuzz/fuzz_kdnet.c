@@ -1,22 +1,17 @@
 /* fuzz_kdnet.c: every KDNET parser through its buffer entry point. A random
  * datagram almost never passes the HMAC, so the input is also sealed as a
  * body and opened again: that drives the inner-header and padding code with
- * arbitrary contents. Any broken invariant aborts. */
+ * arbitrary contents. Any broken invariant aborts. The keys are fixed
+ * (kdnet_fuzz_keys.h); the seed corpus is sealed under them by
+ * gen_kdnet_corpus.c, so its datagrams open (control and data channel). */
 #include "kd_status.h"
 #include "kdnet.h"
+#include "kdnet_fuzz_keys.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* Key 8.8.8.8 and the data key its handshake in windbg-uncut derives
- * (6bd91c57…3384f660), so the real datagrams in the seed corpus open. */
-static const uint8_t control_key[32] = {8, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0,
-                                        8, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0};
-static const uint8_t data_key[32] = {
-    0x6b, 0xd9, 0x1c, 0x57, 0xbd, 0x6a, 0x55, 0x1a, 0xd3, 0x0b, 0x50, 0x9c, 0x05, 0xc0, 0xc9, 0x5b,
-    0x32, 0xcc, 0x5e, 0x47, 0xa0, 0x86, 0x69, 0x07, 0xea, 0xf0, 0xb1, 0x58, 0x33, 0x84, 0xf6, 0x60};
 
 /* Control bodies: kind and parsers agree, and build(parse(x)) gives back
  * every byte the parser read. */
@@ -102,9 +97,9 @@ static void fuzz_key_text(const uint8_t *data, size_t size)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct kdnet_keys ctl, dat;
-    kdnet_keys_control(control_key, &ctl);
+    kdnet_keys_control(kdnet_fuzz_keys_control, &ctl);
     dat = ctl;
-    memcpy(dat.enc, data_key, sizeof data_key);
+    memcpy(dat.enc, kdnet_fuzz_keys_data, sizeof kdnet_fuzz_keys_data);
 
     uint8_t version, channel;
     (void)kdnet_peek(data, size, &version, &channel);
