@@ -501,14 +501,56 @@ static int op_restore_breakpoint(void *ctx, uint32_t handle)
     return rep.return_status == STATUS_SUCCESS ? KD_OK : KD_ERR_TARGET;
 }
 
+/* Rip + 1 through Get/SetContextEx: 8 bytes each way instead of the whole
+ * CONTEXT twice (0.2 s per stop at 115200 baud). KD_ERR_UNSUPPORTED when
+ * the target has no ContextEx. */
+static int step_over_int3_ex(struct session *s)
+{
+    struct kd_manip req, rep;
+    uint8_t rip_le[8];
+    if (s->no_context_ex)
+        return KD_ERR_UNSUPPORTED;
+    int rc = kd_api_manip_req_get_context_ex(&req, s->last_cpu, KD_API_CONTEXT_AMD64_RIP, 8);
+    if (rc == KD_OK)
+        rc = request(s, &req, &rep);
+    if (rc != KD_OK)
+        return rc;
+    if (rep.return_status != STATUS_SUCCESS || rep.data_len < 8) {
+        s->no_context_ex = true;
+        return KD_ERR_UNSUPPORTED;
+    }
+    uint64_t rip = kd_le64(rep.data);
+    if (rip != s->last_pc)
+        return KD_OK; /* already moved (someone set the context) */
+    kd_put64(rip_le, rip + 1);
+    kd_api_manip_init(&req, DbgKdSetContextExApi, s->last_cpu);
+    req.u.context_ex.offset = KD_API_CONTEXT_AMD64_RIP;
+    req.u.context_ex.count = 8;
+    req.data = rip_le;
+    req.data_len = 8;
+    rc = request(s, &req, &rep);
+    if (rc != KD_OK)
+        return rc;
+    if (rep.return_status != STATUS_SUCCESS) {
+        s->no_context_ex = true;
+        return KD_ERR_UNSUPPORTED;
+    }
+    return KD_OK;
+}
+
 /* SetContext(Rip + 1) on the processor that stopped, when Rip is still on
  * the int3 it reported. */
 static int step_over_int3(struct session *s)
 {
+    int rc = step_over_int3_ex(s);
+    if (rc != KD_ERR_UNSUPPORTED) {
+        s->last_hardcoded_int3 = false;
+        return rc;
+    }
     uint8_t ctx[KD_API_CONTEXT_AMD64_SIZE];
     struct kd_manip req, rep;
     kd_api_manip_req_get_context(&req, s->last_cpu);
-    int rc = request(s, &req, &rep);
+    rc = request(s, &req, &rep);
     if (rc != KD_OK)
         return rc;
     if (rep.return_status != STATUS_SUCCESS || rep.data_len < sizeof ctx)

@@ -1,10 +1,7 @@
 #!/bin/sh
-# The README's main job on its built-in default: decode a real WinDbg<->Windows
-# KDNET capture from ../shared (key 8.8.8.8), then print its summary.
+# The README's main job on its built-in default: replay the shipped recording
+# of a double fault (kdsim's doublefault-recursion scenario) through the same
+# monitor and views as a live session. On a terminal this is the dashboard
+# (q quits); otherwise plain text.
 build=${1:-build}
-cap=../shared/captures/windbg-uncut.pcapng
-if [ ! -f "$cap" ]; then
-    echo "kdwatch demo: $cap not found (the shared folder must sit beside the repository)" >&2
-    exit 1
-fi
-exec "$build"/kdwatch decode "$cap" --key 8.8.8.8
+exec "$build"/kdwatch replay captures/kdsim-doublefault-recursion.pcapng --speed 1
