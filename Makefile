@@ -131,6 +131,7 @@ $(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(filter-out $(call obj,tests/kds
 
 bench: all $(BENCH_BINS)
 	@for b in $(BENCH_BINS); do echo "== $$b"; $$b || exit 1; done
+	@echo "== tests/bench/bench_sample.sh"; sh tests/bench/bench_sample.sh $(BUILD)
 
 # ---- kdsim images (begin)
 # kdsim's module images are real PE32+ DLLs built by mingw-w64 from

@@ -164,6 +164,7 @@ static int cmd_replay(int argc, char **argv)
     struct watch_options o = {0};
     const char *path = NULL;
     o.speed = 0;
+    o.replay = true;
     if (parse_watch(argc, argv, &o, &path))
         return 2;
     if (!path) {

@@ -207,7 +207,8 @@ static void rebuild(struct dash_model *m)
     for (size_t i = 0; i < m->rows.n; i++)
         if (matches(&m->rows.v[i], m->filter))
             order[m->norder++] = &m->rows.v[i];
-    qsort(order, m->norder, sizeof *order, cmp[m->sort]);
+    if (m->norder) /* qsort wants a pointer even for nothing */
+        qsort(order, m->norder, sizeof *order, cmp[m->sort]);
     size_t sel = m->user_sel ? m->sel : 0;
     for (size_t i = 0; m->user_sel && i < m->norder; i++)
         if (order[i]->kthread == m->sel_kthread)

@@ -151,9 +151,10 @@ static void header(const struct dash_model *m, struct dash_grid *g)
     filter[0] = 0;
     if (m->filter[0])
         snprintf(filter, sizeof filter, "filter \"%s\": %zu shown", m->filter, m->norder);
-    const char *p2[] = {armed, count, filter, sort};
-    uint8_t a2[] = {df && bc ? DASH_ATTR_NORMAL : DASH_ATTR_WARN, near ? DASH_ATTR_WARN : DASH_ATTR_NORMAL,
-                    DASH_ATTR_KEY | DASH_ATTR_BOLD, DASH_ATTR_NORMAL};
+    /* what changes what the list shows first; the breakpoints, which rarely change, last */
+    const char *p2[] = {count, filter, sort, armed};
+    uint8_t a2[] = {near ? DASH_ATTR_WARN : DASH_ATTR_NORMAL, DASH_ATTR_KEY | DASH_ATTR_BOLD,
+                    DASH_ATTR_NORMAL, df && bc ? DASH_ATTR_NORMAL : DASH_ATTR_WARN};
     line(m, g, 2, p2, a2, m->attached ? 4 : 0);
 }
 
@@ -176,7 +177,9 @@ static void thread_row(const struct dash_model *m, struct dash_grid *g, int row,
     snprintf(num, sizeof num, r->samples ? "%" PRIu32 : "-", r->headroom);
     put_right(g, row, col, c->left, a == DASH_ATTR_OK ? DASH_ATTR_NORMAL : a | DASH_ATTR_BOLD, num);
     col += c->left + 1;
-    snprintf(num, sizeof num, r->samples ? "%u%%" : "", out_text_percent(r->headroom, r->size));
+    num[0] = 0;
+    if (r->samples)
+        snprintf(num, sizeof num, "%u%%", out_text_percent(r->headroom, r->size));
     put_right(g, row, col, c->pct, a == DASH_ATTR_OK ? DASH_ATTR_NORMAL : a, num);
     col += c->pct + 1;
     uint8_t ma = r->samples ? level(m, r->min_headroom, r->size) : DASH_ATTR_DIM;

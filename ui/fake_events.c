@@ -388,8 +388,8 @@ static void crash_stop(struct fake_events *f, uint64_t t)
     static const char *const what[] = {
         "double fault: the CPU entered the double-fault handler on cpu 2",
         "KeBugCheckEx called on cpu 2 (bugcheck 0x7F, 0x8, 0x80050033, 0x406f8, 0xfffff88001482416)",
-        "the kernel stopped for the bugcheck on cpu 2 (bugcheck 0x7F, 0x8, 0x80050033, 0x406f8, "
-        "0xfffff88001482416)",
+        ("the kernel stopped for the bugcheck on cpu 2 (bugcheck 0x7F, 0x8, 0x80050033, 0x406f8, "
+         "0xfffff88001482416)"),
     };
     struct mon_crash *c = &f->crash;
     const struct mon_thread *v = NULL;

@@ -121,22 +121,19 @@ static void sample(struct out_text *t, const char *ts, const struct mon_snapshot
     fprintf(t->out, "%s sample %" PRIu64 ": %zu threads (%zu read), stall %.1f ms (max %.1f ms)",
             ts, s->seq, s->nthreads, s->sampled, s->stall_ms, s->stall_max_ms);
     /* the snapshot is sorted by headroom: the first sampled thread is the nearest */
-    size_t shown = 0;
-    for (size_t i = 0; i < s->nthreads; i++) {
+    bool any = false;
+    for (size_t i = 0, shown = 0; i < s->nthreads && shown <= t->top; i++) {
         const struct mon_thread *r = &s->threads[i];
         if (!r->samples)
             continue;
-        if (!shown)
+        if (!any)
             fprintf(t->out, "; nearest %s tid %" PRIu32 " %" PRIu32 " bytes left (%u%%)\n",
                     r->process, r->tid, r->headroom, out_text_percent(r->headroom, r->size));
-        if (shown >= t->top) {
-            shown++;
-            break;
-        }
-        thread_line(t->out, r);
-        shown++;
+        any = true;
+        if (shown++ < t->top)
+            thread_line(t->out, r);
     }
-    if (!shown)
+    if (!any)
         fputs("; no thread sampled\n", t->out);
 }
 

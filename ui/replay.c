@@ -31,20 +31,34 @@ static uint64_t replay_now(void *user)
 
 static void on_event(void *user, const struct mon_event *ev) { watch_out_event(user, ev); }
 
-/* Waits (real time) until recorded time t at the given speed (0 = no wait). */
-static void pace(struct watch_out *out, double *last, double t, double speed)
+/* Waits (real time) until recorded time t at the current speed (0 = no
+ * wait), serving the replay keys meanwhile: space pauses, + and - change
+ * the speed, n goes on at once. */
+static void pace(struct watch_out *out, double *last, double t, double *speed, bool *paused)
 {
-    if (speed > 0 && *last > 0 && t > *last) {
-        double wait = (t - *last) / speed;
-        while (wait > 0) {
-            int ms = wait > 0.1 ? 100 : (int)(wait * 1000);
-            watch_out_idle(out, ms);
-            struct timespec ts = {0, (long)ms * 1000000L};
-            nanosleep(&ts, NULL);
-            wait -= 0.1;
-        }
-    }
+    double wait = (*speed > 0 && *last > 0 && t > *last) ? (t - *last) / *speed : 0;
     *last = t;
+    for (;;) {
+        enum dash_action a = watch_out_take_action(out);
+        if (a == DASH_ACTION_REPLAY_PAUSE)
+            *paused = !*paused;
+        else if (a == DASH_ACTION_REPLAY_FASTER)
+            *speed = *speed > 0 ? *speed * 2 : 0;
+        else if (a == DASH_ACTION_REPLAY_SLOWER)
+            *speed = *speed > 0 ? *speed / 2 : 8;
+        else if (a == DASH_ACTION_REPLAY_NEXT) {
+            *paused = false;
+            wait = 0;
+        }
+        if (a != DASH_ACTION_NONE)
+            watch_out_replay_state(out, *paused, *speed);
+        if (watch_out_quit(out) || (!*paused && wait <= 0))
+            return;
+        int ms = *paused ? 100 : (wait > 0.1 ? 100 : (int)(wait * 1000) + 1);
+        watch_out_idle(out, ms);
+        if (!*paused)
+            wait -= ms / 1000.0;
+    }
 }
 
 static void flush_prints(struct replay *r, struct watch_out *out)
@@ -206,6 +220,7 @@ int watch_replay(const struct watch_options *o, double speed)
         return observe(o, key, stdout);
     }
     double last = 0;
+    bool paused = false;
     rc = monitor_sample(m);
     if (rc == KD_OK)
         rc = monitor_resume(m);
@@ -220,7 +235,11 @@ int watch_replay(const struct watch_options *o, double speed)
         enum replay_next next = replay_peek(r, &when);
         if (next == REPLAY_NEXT_END)
             break;
-        pace(out, &last, when, speed);
+        pace(out, &last, when, &speed, &paused);
+        if (watch_out_quit(out)) {
+            why = "quit";
+            break;
+        }
         if (next == REPLAY_NEXT_BREAKIN) {
             bool other = false;
             rc = monitor_break_in(m, 0, &other);
@@ -247,6 +266,7 @@ int watch_replay(const struct watch_options *o, double speed)
         rc = KD_OK;
     while (watch_out_wait_user(out))
         watch_out_idle(out, 100);
+    watch_out_ended(out, why);
     watch_out_final(out, monitor_snapshot(m), monitor_crash(m));
     if (monitor_stopped(m)) {
         monitor_detach(m, why);

@@ -127,6 +127,7 @@ int watch_loop(const struct watch_options *o, struct monitor *m, const struct kd
             crash_done = true;
     }
     const struct mon_crash *c = monitor_crash(m);
+    watch_out_ended(out, why);
     watch_out_final(out, monitor_snapshot(m), c);
     int drc = monitor_detach(m, why);
     if (drc != KD_OK) {

@@ -23,6 +23,7 @@ struct watch_options {
     int frames;         /* dashboard: render N frames then quit (tests) */
     const char *key;    /* replay: KDNET key of the recording */
     double speed;       /* replay: 0 = as fast as possible, 1 = original timing */
+    bool replay;        /* the session is a replay (replay keys in the dashboard) */
 };
 
 struct monitor;

@@ -4,6 +4,7 @@
 #ifndef WATCH_OUT_H
 #define WATCH_OUT_H
 
+#include "dash_model.h"
 #include "monitor.h"
 #include "watch.h"
 
@@ -34,6 +35,12 @@ bool watch_out_wait_user(struct watch_out *w);
 /* End of session: crash report, --report, --svg. crash may be NULL. */
 void watch_out_final(struct watch_out *w, const struct mon_snapshot *snap,
                      const struct mon_crash *crash);
+/* A replay key the user pressed (pause, faster, slower, next), once. */
+enum dash_action watch_out_take_action(struct watch_out *w);
+/* Shows the replay's state in the header. */
+void watch_out_replay_state(struct watch_out *w, bool paused, double speed);
+/* Why the session ended, for the report. */
+void watch_out_ended(struct watch_out *w, const char *why);
 /* --fail-below: true when some thread's minimum headroom fell under it. */
 bool watch_out_failed_threshold(struct watch_out *w, const struct mon_snapshot *snap);
 

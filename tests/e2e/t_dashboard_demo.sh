@@ -18,7 +18,8 @@ if ! command -v tmux >/dev/null 2>&1; then
 fi
 [ -x "$kdw" ] || { fail dashboard_binary "$kdw not built"; exit 1; }
 dir=$(mktemp -d) || exit 1
-sock="kdw_e2e_$$" # our own tmux server: never touch the user's sessions
+run=0
+sock="kdw_e2e_$$_$run" # our own tmux servers: never touch the user's sessions
 t() { tmux -L "$sock" "$@"; }
 trap 't kill-server 2>/dev/null; rm -rf "$dir"' EXIT
 
@@ -56,6 +57,8 @@ start() { # start W H ARGS...
     w=$1 h=$2
     shift 2
     t kill-server 2>/dev/null
+    run=$((run + 1))
+    sock="kdw_e2e_$$_$run" # a fresh server: the old one may still be exiting
     t new-session -d -s demo -x "$w" -y "$h" \
         "$kdw ui-demo $*; echo \"EXIT=\$?\"; sleep 60" || fail dashboard_start "tmux new-session failed"
 }
@@ -86,7 +89,7 @@ check dashboard_80_quit "EXIT=0"
 # ---- 120x40, live; then a resize to 80x24 -------------------------------------
 start 120 40 --interval 100 --samples 100000
 check dashboard_120_live "PROCESS            TID START                              STACK USED" \
-    "diskstress!WriterThread" "REPLAY x1" "bp KiDoubleFaultAbort, KeBugCheckEx" "-- events --"
+    "diskstress!WriterThread" "REPLAY x1" "bp KiDoubleFaultAbort, KeBugCheckEx" " events "
 t send-keys -t demo p
 check dashboard_120_freeze "FROZEN" "p unfreeze"
 t send-keys -t demo p +
@@ -97,6 +100,12 @@ t resize-window -t demo -x 120 -y 40
 check dashboard_resize_to_120 "PROCESS            TID START                              STACK USED"
 t send-keys -t demo q
 check dashboard_120_quit "EXIT=0"
+
+# ---- Ctrl-C: the handler only sets a flag; the loop ends and restores the terminal
+start 80 24 --interval 100 --samples 100000
+wait_for "PROCESS" || fail dashboard_sigint "no list"
+t send-keys -t demo C-c
+check dashboard_sigint "EXIT=0"
 
 # ---- --frames N: a scripted run stops by itself ------------------------------
 start 80 24 --frames 3 --interval 40

@@ -11,7 +11,7 @@ trap 'rm -f "$out"' EXIT
 "$build/kdwatch" replay captures/kdsim-doublefault-recursion.pcapng --text >"$out" 2>&1
 rc=$?
 [ $rc = 0 ] && ok shipped_df_replays || fail shipped_df_replays "exit $rc"
-grep -q "=== crash: bugcheck 0x7F (0x8, 0x80050033, 0x350ef8, 0xfffff8054e501040)" "$out" &&
+grep -q "arguments: 0x8, 0x80050033, 0x350ef8, 0xfffff8054e501040" "$out" &&
     ok shipped_df_bugcheck || fail shipped_df_bugcheck "bugcheck line missing"
 grep -q "0x5d0 (1488) bytes past StackLimit" "$out" && ok shipped_df_past_limit ||
     fail shipped_df_past_limit "past-limit line missing"

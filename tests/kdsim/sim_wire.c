@@ -249,10 +249,8 @@ static int kdnet_control(struct sim_wire *w, uint64_t now, const struct kdnet_da
     if (st != KD_OK)
         return st;
     w->keyed = true;
-    w->started = true;
     w->tx_seq = w->rx_seq = 0;
     w->stats.handshakes++;
-    w->next_tick = now + w->cfg.tick_ms;
     sim_wire_log(w, "KDNET handshake done: data key set");
     /* First data datagram: the connection check carrying the host's IPv4 (§2.7). */
     uint8_t cc[KD_CONNCHECK_SIZE];
@@ -282,6 +280,10 @@ static int kdnet_input(struct sim_wire *w, uint64_t now, const uint8_t *buf, siz
         return KD_OK; /* our own direction, or a replay */
     w->rx_seq = dg.seq;
     w->poke_due = now + POKE_MS;
+    if (!w->started) {
+        w->started = true; /* the clock starts with the debugger's first word */
+        w->next_tick = now + w->cfg.tick_ms;
+    }
     if (dg.body_len == 1 && dg.body[0] == KD_BREAKIN_BYTE)
         return break_in(w, now);
     struct kd_packet pkt;

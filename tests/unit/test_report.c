@@ -24,7 +24,8 @@ static struct mon_snapshot snap(void)
         rows[i].size = size[i];
         rows[i].min_headroom = rows[i].headroom = min[i];
         rows[i].samples = i < 3;
-        snprintf(rows[i].process, sizeof rows[i].process, "p%d.exe", i);
+        memcpy(rows[i].process, "p0.exe", 7);
+        rows[i].process[1] = (char)('0' + i);
     }
     s.threads = rows;
     s.nthreads = 4;
