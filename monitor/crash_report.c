@@ -141,10 +141,22 @@ static void fill_crash(struct monitor *m, enum mon_stop_kind kind)
     c->stack_base = m->cr.stack_base;
     for (size_t i = 0; i < m->nrows; i++)
         if (m->rows[i].kthread == c->thread) {
-            monitor_copy(c->process, sizeof c->process, m->rows[i].process);
-            c->pid = m->rows[i].pid;
-            c->tid = m->rows[i].tid;
-            c->initial_stack = m->rows[i].initial_stack;
+            struct mon_thread *r = &m->rows[i];
+            monitor_copy(c->process, sizeof c->process, r->process);
+            c->pid = r->pid;
+            c->tid = r->tid;
+            c->initial_stack = r->initial_stack;
+            /* the thread's row shows where the fault took it, not the last sample */
+            if (kind == MON_STOP_DOUBLE_FAULT && c->have_fault && r->initial_stack > c->fault_rsp &&
+                r->stack_limit) {
+                r->sp = c->fault_rsp;
+                r->used = (uint32_t)(r->initial_stack - c->fault_rsp);
+                r->headroom = c->fault_rsp > r->stack_limit ? (uint32_t)(c->fault_rsp - r->stack_limit) : 0;
+                r->min_headroom = r->headroom < r->min_headroom ? r->headroom : r->min_headroom;
+                if (r->used > r->peak_used)
+                    r->peak_used = r->used;
+                m->crash_row_updated = true;
+            }
         }
     build_breakdown(m);
 }
@@ -205,7 +217,10 @@ int monitor_crash_stop(struct monitor *m, const struct kd_state_change *sc,
         break;
     }
     m->crashed = true;
+    m->crash_row_updated = false;
     fill_crash(m, kind);
+    if (m->crash_row_updated)
+        monitor_publish(m);
     if (m->crash.have_code)
         monitor_emit(m, MON_EV_STOP, "%s on cpu %u (bugcheck 0x%X, 0x%llx, 0x%llx, 0x%llx, 0x%llx)",
                      what, sc->processor, m->crash.code, (unsigned long long)m->crash.args[0],

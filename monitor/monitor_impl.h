@@ -61,6 +61,7 @@ struct monitor {
     struct monitor_paint paint[MONITOR_PAINT_SLOTS];
     uint64_t ist_top; /* TSS.Ist[1] of the processor that double-faulted */
     bool stopped, attached, detached;
+    bool crash_row_updated;
 };
 
 /* Size assumed for the double-fault IST stack below TSS.Ist[1]
@@ -84,6 +85,8 @@ void monitor_emit(struct monitor *m, enum mon_event_kind kind, const char *fmt, 
 int monitor_walk_threads(struct monitor *m);
 /* Sampler (sampler.c). */
 int monitor_sample_threads(struct monitor *m);
+/* Re-sorts the rows into the snapshot and publishes it (MON_EV_SAMPLE). */
+void monitor_publish(struct monitor *m);
 /* --paint (paint.c): read back painted stacks, paint the nearest ones. */
 void monitor_paint_update(struct monitor *m);
 /* Crash handling (crash_report.c). */

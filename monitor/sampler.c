@@ -144,6 +144,19 @@ static int by_headroom(const void *a, const void *b)
     return x->tid < y->tid ? -1 : (x->tid > y->tid);
 }
 
+void monitor_publish(struct monitor *m)
+{
+    memcpy(m->sorted, m->rows, m->nrows * sizeof *m->rows);
+    qsort(m->sorted, m->nrows, sizeof *m->sorted, by_headroom);
+    m->snap.threads = m->sorted;
+    m->snap.nthreads = m->nrows;
+    m->snap.seq++; /* a new picture, though no new sample */
+    struct mon_event ev = {.kind = MON_EV_SAMPLE, .snap = &m->snap};
+    ev.time_ms = monitor_now(m);
+    if (m->cfg.on_event)
+        m->cfg.on_event(m->cfg.user, &ev);
+}
+
 int monitor_sample_threads(struct monitor *m)
 {
     uint64_t t0 = monitor_now(m);
