@@ -86,19 +86,23 @@ $(BUILD)/lib%.a:
 ALL_LIBS := $(LIB_UI) $(LIB_MONITOR) $(LIB_LINK) $(LIB_CODEC)
 
 $(KDWATCH): $(call obj,ui/main.c) $(ALL_LIBS)
-	$(CC) $(SAN) -o $@ $^ $(LIBS_ALL)
+	@echo "  LD      $@"
+	@$(CC) $(SAN) -o $@ $^ $(LIBS_ALL)
 
 $(KDSIM): $(call obj,$(KDSIM_SRCS)) $(ALL_LIBS)
-	$(CC) $(SAN) -o $@ $^ $(LIBS_ALL)
+	@echo "  LD      $@"
+	@$(CC) $(SAN) -o $@ $^ $(LIBS_ALL)
 
 # ---- unit tests ------------------------------------------------------------------
 $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(CODEC_TESTS)): $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB_CODEC)
 	@mkdir -p $(dir $@)
-	$(CC) $(SAN) -o $@ $^ $(LIBS_CODEC)
+	@echo "  LD      $@"
+	@$(CC) $(SAN) -o $@ $^ $(LIBS_CODEC)
 
 $(filter-out $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(CODEC_TESTS)),$(UNIT_BINS)): $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(filter-out $(call obj,tests/kdsim/main.c),$(call obj,$(KDSIM_SRCS))) $(ALL_LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(SAN) -o $@ $^ $(LIBS_ALL)
+	@echo "  LD      $@"
+	@$(CC) $(SAN) -o $@ $^ $(LIBS_ALL)
 
 unit: $(UNIT_BINS)
 	@sh scripts/run_checks.sh $(BUILD) unit
@@ -112,7 +116,8 @@ asan:
 # ---- fuzzers: plain replay drivers (for check) and libFuzzer builds (make fuzz) ----
 $(BUILD)/fuzz/replay_%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $(BUILD)/obj/tests/fuzz/replay_main.o $(ALL_LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(SAN) -o $@ $^ $(LIBS_ALL)
+	@echo "  LD      $@"
+	@$(CC) $(SAN) -o $@ $^ $(LIBS_ALL)
 
 FUZZ_BINS := $(patsubst tests/fuzz/fuzz_%.c,build/libfuzzer/fuzz_%,$(FUZZ_SRCS))
 fuzz:
@@ -127,7 +132,8 @@ fuzz-run: fuzz
 # ---- benchmarks ------------------------------------------------------------------
 $(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(filter-out $(call obj,tests/kdsim/main.c),$(call obj,$(KDSIM_SRCS))) $(ALL_LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(SAN) -o $@ $^ $(LIBS_ALL)
+	@echo "  LD      $@"
+	@$(CC) $(SAN) -o $@ $^ $(LIBS_ALL)
 
 bench: all $(BENCH_BINS)
 	@for b in $(BENCH_BINS); do echo "== $$b"; $$b || exit 1; done
