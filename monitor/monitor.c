@@ -12,13 +12,19 @@
 #include <string.h>
 #include <time.h>
 
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Milliseconds since the monitor was made (or the injected clock). */
 uint64_t monitor_now(const struct monitor *m)
 {
     if (m->cfg.now_ms)
         return m->cfg.now_ms(m->cfg.clock_user);
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+    return mono_ms() - m->t0_ms;
 }
 
 static void emit_event(struct monitor *m, struct mon_event *ev)
@@ -66,6 +72,7 @@ int monitor_new(const struct kd_target *t, const struct monitor_config *cfg, str
         return KD_ERR_NOMEM;
     }
     m->cr_init = true;
+    m->t0_ms = mono_ms();
     m->um.target = &m->t;
     m->um.modules = m->mods;
     unwind_modules_lookup(&m->um, &m->lookup);
@@ -129,6 +136,7 @@ int monitor_walk_threads(struct monitor *m)
             if (old[j].kthread == th->kthread && old[j].tid == th->tid) {
                 r->min_headroom = old[j].min_headroom;
                 r->peak_used = old[j].peak_used;
+                r->painted = old[j].painted;
                 r->samples = old[j].samples;
                 break;
             }

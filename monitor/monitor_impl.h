@@ -62,6 +62,7 @@ struct monitor {
     uint64_t ist_top; /* TSS.Ist[1] of the processor that double-faulted */
     bool stopped, attached, detached;
     bool crash_row_updated;
+    uint64_t t0_ms; /* CLOCK_MONOTONIC at monitor_new */
 };
 
 /* Size assumed for the double-fault IST stack below TSS.Ist[1]

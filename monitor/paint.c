@@ -86,6 +86,26 @@ void monitor_paint_update(struct monitor *m)
                 r->min_headroom = head;
         }
     }
+    /* a thread that has come much nearer its limit than a painted one takes
+     * that one's slot (the pattern left behind is harmless) */
+    size_t worst = MONITOR_PAINT_SLOTS;
+    uint32_t worst_head = 0;
+    for (size_t s = 0; s < MONITOR_PAINT_SLOTS; s++) {
+        struct mon_thread *r = m->paint[s].active ? row_of(m, m->paint[s].kthread) : NULL;
+        if (r && r->min_headroom >= worst_head) {
+            worst_head = r->min_headroom;
+            worst = s;
+        }
+    }
+    if (worst < MONITOR_PAINT_SLOTS)
+        for (size_t i = 0; i < m->nrows; i++) {
+            const struct mon_thread *r = &m->rows[i];
+            if (r->samples && !r->painted && !r->running && r->min_headroom + 4096 < worst_head &&
+                r->sp >= r->stack_limit + PAINT_MARGIN) {
+                m->paint[worst].active = false;
+                break;
+            }
+        }
     /* paint the nearest waiting threads that are not painted yet */
     for (size_t s = 0; s < MONITOR_PAINT_SLOTS; s++) {
         if (m->paint[s].active)
@@ -98,7 +118,7 @@ void monitor_paint_update(struct monitor *m)
                 taken |= m->paint[t].active && m->paint[t].kthread == r->kthread;
             if (taken || !r->samples || r->running || r->sp < r->stack_limit + PAINT_MARGIN)
                 continue;
-            if (!best || r->headroom < best->headroom)
+            if (!best || r->min_headroom < best->min_headroom)
                 best = r;
         }
         if (!best)
@@ -107,6 +127,7 @@ void monitor_paint_update(struct monitor *m)
         if (hi > lo && paint_range(m, lo, hi)) {
             m->paint[s] = (struct monitor_paint){.active = true, .kthread = best->kthread,
                                                  .lo = lo, .hi = hi};
+            best->painted = true;
         } else {
             break; /* the target refuses writes: stop trying */
         }

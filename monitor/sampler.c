@@ -115,7 +115,8 @@ static int read_one(struct monitor *m, size_t i)
             m->need_walk = true; /* reused memory: walk again */
         return KD_OK;            /* a running thread on a DPC/ISR stack: keep the last */
     }
-    unsigned before = r->samples ? pct_left(r) : 100;
+    /* thresholds are crossed by the minimum: each is reported once */
+    unsigned before = r->samples && r->size ? (unsigned)((uint64_t)r->min_headroom * 100 / r->size) : 100;
     r->size = (uint32_t)u.usable;
     r->used = (uint32_t)u.used;
     r->headroom = (uint32_t)u.headroom;
@@ -127,7 +128,7 @@ static int read_one(struct monitor *m, size_t i)
     r->last_ms = monitor_now(m);
     if (pct_left(r) < (unsigned)(2 * m->cfg.near_percent))
         scan_top(m, r);
-    threshold(m, r, before, pct_left(r));
+    threshold(m, r, before, r->size ? (unsigned)((uint64_t)r->min_headroom * 100 / r->size) : 100);
     return KD_OK;
 }
 

@@ -250,10 +250,105 @@ TEST(stress_usage_matches_truth)
     sim_target_free(u.sim);
 }
 
+/* --paint: the painted threads' peak is at least what sampling saw, at most
+ * the deepest kdsim ever went, and beats sampling for at least one thread
+ * (the depth swings between samples). Threshold events come once per
+ * thread and mark. */
+struct paint_log {
+    struct sim_target *sim;
+    uint32_t sampled_max[4096]; /* by kdsim thread index */
+    int thresholds;
+    uint64_t threshold_keys[256];
+    int duplicate_thresholds;
+};
+
+static void on_paint_event(void *user, const struct mon_event *ev)
+{
+    struct paint_log *p = user;
+    if (ev->kind == MON_EV_THRESHOLD) {
+        /* once per thread and mark: the same text never comes twice */
+        uint64_t key = ev->thread->kthread ^ (strstr(ev->text, "under 10%") ? 1u : 0u);
+        for (int i = 0; i < p->thresholds && i < 256; i++)
+            p->duplicate_thresholds += p->threshold_keys[i] == key;
+        if (p->thresholds < 256)
+            p->threshold_keys[p->thresholds] = key;
+        p->thresholds++;
+        return;
+    }
+    if (ev->kind != MON_EV_SAMPLE)
+        return;
+    const struct sim_kernel *k = sim_scenario_kernel(sim_target_scenario(p->sim));
+    for (size_t i = 0; i < ev->snap->nthreads; i++)
+        for (uint32_t t = 0; t < k->nthreads && t < 4096; t++)
+            if (k->threads[t].ethread == ev->snap->threads[i].kthread &&
+                ev->snap->threads[i].used > p->sampled_max[t])
+                p->sampled_max[t] = ev->snap->threads[i].used;
+}
+
+TEST(paint_finds_peaks)
+{
+    static struct paint_log p;
+    memset(&p, 0, sizeof p);
+    struct sim_target_config cfg = {
+        .scenario = {.name = "stress", .seed = 5, .threads = 64, .cpus = 2}};
+    CHECK_EQ(sim_target_new(&cfg, &p.sim), KD_OK);
+    struct kd_target t = sim_target_target(p.sim);
+    struct monitor_config mc = {.on_event = on_paint_event, .user = &p, .now_ms = frozen_clock,
+                                .paint = true};
+    struct monitor *m;
+    CHECK_EQ(monitor_new(&t, &mc, &m), KD_OK);
+    struct kd_state_change sc;
+    t.ops->break_in(t.ctx);
+    CHECK_EQ(t.ops->wait_event(t.ctx, 1000, &sc), KD_OK);
+    CHECK_EQ(monitor_attach(m, &sc), KD_OK);
+    for (int i = 0; i < 30; i++) {
+        CHECK_EQ(monitor_sample(m), KD_OK);
+        CHECK_EQ(monitor_resume(m), KD_OK);
+        CHECK_EQ(t.ops->wait_event(t.ctx, 160, &sc), KD_ERR_TIMEOUT);
+        bool other;
+        CHECK_EQ(monitor_break_in(m, 1000, &other), KD_OK);
+    }
+    CHECK_EQ(monitor_sample(m), KD_OK);
+    struct sim_scenario *scn = sim_target_scenario(p.sim);
+    const struct sim_truth *tr = sim_scenario_truth(scn);
+    const struct sim_kernel *k = sim_scenario_kernel(scn);
+    const struct mon_snapshot *snap = monitor_snapshot(m);
+    int painted = 0, beat = 0, over = 0, under = 0;
+    for (size_t i = 0; i < snap->nthreads; i++) {
+        const struct mon_thread *r = &snap->threads[i];
+        if (!r->painted)
+            continue;
+        painted++;
+        for (uint32_t ti = 0; ti < tr->nthreads; ti++) {
+            if (k->threads[ti].ethread != r->kthread)
+                continue;
+            uint32_t truth_max = 0;
+            for (size_t row = 0; row < tr->nrows; row++)
+                if (tr->usage[row * tr->nthreads + ti] > truth_max)
+                    truth_max = tr->usage[row * tr->nthreads + ti];
+            under += r->peak_used < p.sampled_max[ti];
+            /* the deepest written word may lie a few words past the deepest
+             * SP kdsim recorded at a tick end (a callee's frame in between) */
+            over += r->peak_used > truth_max + 0x400;
+            beat += r->peak_used > p.sampled_max[ti];
+        }
+    }
+    CHECK(painted >= 1);
+    CHECK_EQ(under, 0);
+    CHECK_EQ(over, 0);
+    CHECK(beat >= 1);
+    CHECK(p.thresholds >= 1);
+    CHECK_EQ(p.duplicate_thresholds, 0);
+    CHECK_EQ(monitor_detach(m, "test"), KD_OK);
+    monitor_free(m);
+    sim_target_free(p.sim);
+}
+
 int main(void)
 {
     RUN(doublefault_recursion);
     RUN(minifilter_reentrancy);
     RUN(stress_usage_matches_truth);
+    RUN(paint_finds_peaks);
     return check_summary("test_monitor_live");
 }
