@@ -134,10 +134,7 @@ int monitor_walk_threads(struct monitor *m)
         /* Keep what was learnt about a thread that is still there. */
         for (size_t j = 0; j < oldn; j++)
             if (old[j].kthread == th->kthread && old[j].tid == th->tid) {
-                r->min_headroom = old[j].min_headroom;
-                r->peak_used = old[j].peak_used;
-                r->painted = old[j].painted;
-                r->samples = old[j].samples;
+                *r = old[j]; /* the same thread: its history and last numbers */
                 break;
             }
     }
