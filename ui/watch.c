@@ -198,6 +198,8 @@ int watch_run(const struct watch_options *o)
     rc = monitor_new(&t, &mcfg, &m);
     if (rc != KD_OK)
         goto out_free;
+    transport_describe(tr, desc, sizeof desc); /* now with the peer (KDNET: after the handshake) */
+    watch_out_link(out, desc);
     status = watch_loop(o, m, &t, out, &first);
     if (rec && recorder_status(rec) != KD_OK)
         watch_out_error(out, "recording %s: %s", o->record, recorder_error(rec));

@@ -15,6 +15,7 @@
 #define POKE_MS 3000       /* KDNET: a target pokes every ~3 s while idle [CAP] */
 #define KDNET_VERSION 0x05 /* the Windows 10 target's protocol byte (midsession capture) */
 #define TICKS_PER_POLL 64  /* catch-up bound after a long pause */
+#define START_FALLBACK_MS 2000
 
 void sim_wire_log(struct sim_wire *w, const char *fmt, ...)
 {
@@ -155,9 +156,27 @@ int sim_wire_report(struct sim_wire *w, uint64_t now, const struct kd_state_chan
     return st;
 }
 
+/* The scenario clock starts at the debugger's first break-in, so a scenario
+ * unfolds the same way whatever the host does before it; a host that never
+ * breaks in still sees it run START_FALLBACK_MS after its first word. */
+static void start_clock(struct sim_wire *w, uint64_t now)
+{
+    if (!w->started) {
+        w->started = true;
+        w->next_tick = now + w->cfg.tick_ms;
+    }
+}
+
+static void heard(struct sim_wire *w, uint64_t now)
+{
+    if (!w->start_due)
+        w->start_due = now + START_FALLBACK_MS;
+}
+
 static int break_in(struct sim_wire *w, uint64_t now)
 {
     w->stats.breakins++;
+    start_clock(w, now);
     if (!w->running)
         return KD_OK; /* already stopped: the kernel is in the debugger */
     struct kd_state_change sc;
@@ -280,10 +299,7 @@ static int kdnet_input(struct sim_wire *w, uint64_t now, const uint8_t *buf, siz
         return KD_OK; /* our own direction, or a replay */
     w->rx_seq = dg.seq;
     w->poke_due = now + POKE_MS;
-    if (!w->started) {
-        w->started = true; /* the clock starts with the debugger's first word */
-        w->next_tick = now + w->cfg.tick_ms;
-    }
+    heard(w, now);
     if (dg.body_len == 1 && dg.body[0] == KD_BREAKIN_BYTE)
         return break_in(w, now);
     struct kd_packet pkt;
@@ -301,10 +317,8 @@ int sim_wire_input(struct sim_wire *w, uint64_t now_ms, const uint8_t *buf, size
 {
     if (!w || (!buf && len))
         return KD_ERR_ARG;
-    if (!w->cfg.kdnet && len && !w->started) {
-        w->started = true; /* the clock starts when a debugger shows up */
-        w->next_tick = now_ms + w->cfg.tick_ms;
-    }
+    if (!w->cfg.kdnet && len)
+        heard(w, now_ms);
     return w->cfg.kdnet ? kdnet_input(w, now_ms, buf, len) : serial_input(w, now_ms, buf, len);
 }
 
@@ -319,6 +333,8 @@ int sim_wire_poll(struct sim_wire *w, uint64_t now)
         if (kd_link_timeout(&w->link, &o) == KD_OK)
             st = emit_link(w, now, &o, 1);
     }
+    if (w->start_due && now >= w->start_due)
+        start_clock(w, now);
     for (int i = 0; st == KD_OK && i < TICKS_PER_POLL && w->running && w->started &&
                     now >= w->next_tick;
          i++) {
@@ -359,6 +375,8 @@ uint64_t sim_wire_next_due(const struct sim_wire *w)
         due = w->ack_due;
     if (w->cfg.kdnet && w->poke_due < due)
         due = w->poke_due;
+    if (!w->started && w->start_due && w->start_due < due)
+        due = w->start_due;
     return due;
 }
 

@@ -32,7 +32,8 @@ struct sim_wire {
     struct kd_link link;
     struct kd_framer framer;
     bool running;       /* the machine runs (no stop reported and not continued yet) */
-    bool started;       /* a host has appeared: the scenario clock runs */
+    bool started;       /* a host has broken in: the scenario clock runs */
+    uint64_t start_due; /* the clock starts anyway then (0: no host heard yet) */
     uint64_t next_tick; /* real ms of the next scenario tick */
     uint64_t ack_due;   /* resend the pending packet then (0: none pending) */
     uint64_t poke_due;  /* KDNET: next poke */
