@@ -123,11 +123,14 @@ FUZZ_BINS := $(patsubst tests/fuzz/fuzz_%.c,build/libfuzzer/fuzz_%,$(FUZZ_SRCS))
 fuzz:
 	@$(MAKE) --no-print-directory CC=clang BUILD=build/libfuzzer OPT="-O1 -g" \
 	  SAN="-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer" $(FUZZ_BINS)
-build/libfuzzer/fuzz_%: build/libfuzzer/obj/tests/fuzz/fuzz_%.o $(patsubst build/%,build/libfuzzer/%,$(ALL_LIBS))
-	$(CC) -fsanitize=fuzzer,address,undefined -o $@ $^ $(LIBS_ALL)
+build/libfuzzer/fuzz_%: build/libfuzzer/obj/tests/fuzz/fuzz_%.o $(ALL_LIBS)
+	@echo "  LD      $@"
+	@$(CC) -fsanitize=fuzzer,address,undefined -o $@ $^ $(LIBS_ALL)
 
+# A longer run of every fuzzer (FUZZ_SECONDS each, default 60).
 fuzz-run: fuzz
-	@sh scripts/run_fuzz.sh
+	@for f in $(FUZZ_BINS); do n=$${f##*/fuzz_}; w=$$(mktemp -d); cp tests/fuzz/corpus/$$n/* $$w/; \
+	  echo "== $$f"; $$f -max_total_time=$${FUZZ_SECONDS:-60} $$w || exit 1; rm -rf $$w; done
 
 # ---- benchmarks ------------------------------------------------------------------
 $(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(filter-out $(call obj,tests/kdsim/main.c),$(call obj,$(KDSIM_SRCS))) $(ALL_LIBS)

@@ -41,6 +41,26 @@ if [ "$mode" = all ] && [ "${KDW_NO_ASAN:-0}" != 1 ]; then
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
         run_suite build/asan "[asan+ubsan]"
 fi
+# Each libFuzzer target runs briefly (5 s) from a copy of its seed corpus.
+if [ "$mode" = all ] && [ "${KDW_NO_FUZZ:-0}" != 1 ]; then
+    if make --no-print-directory fuzz >"$log.out" 2>&1; then
+        for f in build/libfuzzer/fuzz_*; do
+            [ -x "$f" ] || continue
+            name=${f##*/fuzz_}
+            work=$(mktemp -d)
+            cp tests/fuzz/corpus/"$name"/* "$work"/ 2>/dev/null
+            if "$f" -max_total_time=5 -timeout=10 -rss_limit_mb=2048 "$work" >"$log.fz" 2>&1; then
+                echo "[libfuzzer] $name: $(grep -o 'Done [0-9]* runs' "$log.fz" | tail -n 1)"
+                echo "1 0" >>"$log"
+            else
+                tail -n 30 "$log.fz"; echo "[libfuzzer] $name: FAILED"; echo "0 1" >>"$log"; status=1
+            fi
+            rm -rf "$work" "$log.fz"
+        done
+    else
+        tail -n 20 "$log.out"; echo "libFuzzer build failed"; echo "0 1" >>"$log"; status=1
+    fi
+fi
 if [ "$mode" = all ] && [ -x tests/e2e/run.sh ]; then
     sh tests/e2e/run.sh "$build" >"$log.out" 2>&1; rc=$?
     grep -E '^(ok|FAIL) ' "$log.out"

@@ -120,9 +120,8 @@ static int seed_file_io(const char *name, const struct kd_file_io *f, const char
 /* A made-up AMD64 control report: int3; xor eax,eax; ret; then nops. */
 static void report_amd64(struct kd_state_change *sc)
 {
-    static const uint8_t stream[DBGKD_MAXSTREAM] = {0xcc, 0x31, 0xc0, 0xc3, 0x90, 0x90,
-                                                    0x90, 0x90, 0x90, 0x90, 0x90, 0x90,
-                                                    0x90, 0x90, 0x90, 0x90};
+    static const uint8_t stream[DBGKD_MAXSTREAM] = {0xcc, 0x31, 0xc0, 0xc3, 0x90, 0x90, 0x90, 0x90,
+                                                    0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90};
     struct kd_report_amd64 r;
     memset(&r, 0, sizeof r);
     r.dr6 = 0xFFFF0FF0u;
@@ -195,8 +194,9 @@ int main(int argc, char **argv)
         bad |= fail("debugio_print", "build failed");
     bad |= seed_debug_io("debugio_print", &dio);
 
-    /* CreateFile: GENERIC_READ, FILE_SHARE_READ, FILE_OPEN,
-     * FILE_SYNCHRONOUS_IO_NONALERT, FILE_ATTRIBUTE_NORMAL. */
+    /* CreateFile: GENERIC_READ | SYNCHRONIZE, FILE_SHARE_READ | FILE_SHARE_WRITE,
+     * FILE_OPEN, FILE_SYNCHRONOUS_IO_NONALERT | FILE_NON_DIRECTORY_FILE,
+     * FILE_ATTRIBUTE_NORMAL. */
     static const char name[] = "\\Windows\\kdwatch.sys";
     uint8_t name16[2 * sizeof name + 2];
     size_t n16 = 0;
@@ -205,7 +205,7 @@ int main(int argc, char **argv)
     name16[n16++] = 0x00, name16[n16++] = 0xDB; /* U+DB00: unpaired high surrogate */
     name16[n16++] = 0x00, name16[n16++] = 0x00; /* NUL */
     struct kd_file_io fio;
-    if (kd_api_io_create_file(&fio, 0x80000000u, 0x1, 0x1, 0x20, name16, n16) != KD_OK)
+    if (kd_api_io_create_file(&fio, 0x80100000u, 0x3, 0x1, 0x60, name16, n16) != KD_OK)
         bad |= fail("fileio_create", "build failed");
     fio.u.create.file_attributes = 0x80;
     bad |= seed_file_io("fileio_create", &fio, "\\Windows\\kdwatch.sys?");

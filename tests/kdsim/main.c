@@ -54,12 +54,13 @@ struct options {
 
 static int usage(void)
 {
-    fprintf(stderr,
-            "usage: kdsim --scenario idle|stress|doublefault-recursion|minifilter-reentrancy|bugcheck\n"
-            "             [--seed N] [--threads N] [--cpus N] --listen pty|tcp:PORT|unix:PATH|\n"
-            "             kdnet:host=IP,port=P,key=K[,tport=Q] [--truth FILE] [--baud N]\n"
-            "             [--corrupt P] [--drop P] [--dup P] [--delay MS] [--reset-after N]\n"
-            "             [--tick-ms MS] [--lenient-int3] [--exit-on-detach] [--verbose]\n");
+    fprintf(
+        stderr,
+        "usage: kdsim --scenario idle|stress|doublefault-recursion|minifilter-reentrancy|bugcheck\n"
+        "             [--seed N] [--threads N] [--cpus N] --listen pty|tcp:PORT|unix:PATH|\n"
+        "             kdnet:host=IP,port=P,key=K[,tport=Q] [--truth FILE] [--baud N]\n"
+        "             [--corrupt P] [--drop P] [--dup P] [--delay MS] [--reset-after N]\n"
+        "             [--tick-ms MS] [--lenient-int3] [--exit-on-detach] [--verbose]\n");
     return 2;
 }
 
@@ -142,9 +143,9 @@ static void report_breakpoints(struct sim_target *t)
     printf("kdsim: %zu breakpoint%s still in memory\n", n, n == 1 ? "" : "s");
     for (size_t i = 0; i < n; i++) {
         const struct sim_fn *f = sim_images_fn_at(&k->im, bp[i].addr);
-        printf("kdsim: breakpoint %" PRIu32 " at 0x%" PRIx64 " %s%s%s+0x%" PRIx64 "\n", bp[i].handle,
-               bp[i].addr, f ? k->im.mods[f->module].name : "?", f ? "!" : "", f ? f->name : "",
-               f ? bp[i].addr - f->addr : 0);
+        printf("kdsim: breakpoint %" PRIu32 " at 0x%" PRIx64 " %s%s%s+0x%" PRIx64 "\n",
+               bp[i].handle, bp[i].addr, f ? k->im.mods[f->module].name : "?", f ? "!" : "",
+               f ? f->name : "", f ? bp[i].addr - f->addr : 0);
     }
     fflush(stdout);
 }
@@ -167,7 +168,9 @@ static int serve(const struct options *o, struct sim_listen *l, struct sim_wire 
             write_truth(o, t); /* keep the truth current at every stop */
         was_stopped = sim_wire_stopped(w);
         uint64_t due = sim_wire_next_due(w);
-        int timeout = due == UINT64_MAX ? 100 : due <= now ? 0 : (int)(due - now < 100 ? due - now : 100);
+        int timeout = due == UINT64_MAX ? 100
+                      : due <= now      ? 0
+                                        : (int)(due - now < 100 ? due - now : 100);
         struct pollfd p = {sim_listen_poll_fd(l), POLLIN, 0};
         if (p.fd < 0 && timeout > 20)
             timeout = 20; /* nothing to wait on: look at the pty again soon */

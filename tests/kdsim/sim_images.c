@@ -20,8 +20,8 @@ static void module_names(struct sim_module *m, const char *file)
         snprintf(m->name, sizeof(m->name), "%.*s", (int)(n < 15 ? n : 15), file);
     }
     bool kernel = strcmp(file, "ntoskrnl.exe") == 0 || strcmp(file, "hal.dll") == 0;
-    snprintf(m->path, sizeof(m->path), "\\SystemRoot\\system32\\%s%s",
-             kernel ? "" : "drivers\\", file);
+    snprintf(m->path, sizeof(m->path), "\\SystemRoot\\system32\\%s%s", kernel ? "" : "drivers\\",
+             file);
 }
 
 static int add_fn(struct sim_images *im, struct sim_fn *fn)
@@ -134,8 +134,7 @@ void sim_images_fini(struct sim_images *im)
     memset(im, 0, sizeof(*im));
 }
 
-int sim_images_find(const struct sim_images *im, const char *module, const char *name,
-                    uint32_t *fn)
+int sim_images_find(const struct sim_images *im, const char *module, const char *name, uint32_t *fn)
 {
     for (size_t i = 0; im && module && name && i < im->nfns; i++) {
         const struct sim_fn *f = &im->fns[i];

@@ -33,9 +33,9 @@ struct sim_fn {
     uint16_t module;
     const char *name; /* points into the module's mapped .simfn section */
     uint64_t addr;
-    uint32_t rva, end; /* .pdata range; a leaf without .pdata has end == rva */
-    uint32_t unwind;   /* UNWIND_INFO rva, 0 for a leaf */
-    uint64_t callsite; /* address right after its marked call, 0 if none */
+    uint32_t rva, end;         /* .pdata range; a leaf without .pdata has end == rva */
+    uint32_t unwind;           /* UNWIND_INFO rva, 0 for a leaf */
+    uint64_t callsite;         /* address right after its marked call, 0 if none */
     struct sim_pe_unwind full; /* unwind info once the prolog has run */
     bool exported;
     bool data; /* a data symbol (outside .text) */

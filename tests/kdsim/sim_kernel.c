@@ -16,7 +16,7 @@
 #define STACK_SLOT 0x8000ull /* guard page, 24 KiB stack, unmapped gap */
 #define CPU_BASE 0xffffd0001d3c0000ull
 #define CPU_STRIDE 0x20000ull
-#define CPU_BLOCK 0xf000ull  /* KPCR (0xb080) | GDT | TSS | IDT */
+#define CPU_BLOCK 0xf000ull /* KPCR (0xb080) | GDT | TSS | IDT */
 #define CPU_GDT 0xc000ull
 #define CPU_TSS 0xd000ull
 #define CPU_IDT 0xe000ull
@@ -159,7 +159,7 @@ static int fill_kdbg(struct sim_kernel *k)
     sim_mem_put64(mem, d + SIM_KDBG_PS_ACTIVE_PROCESS_HEAD, k->process_head);
     sim_mem_put64(mem, d + SIM_KDBG_KI_BUGCHECK_DATA, k->bugcheck_data);
     sim_mem_put64(mem, d + SIM_KDBG_KI_PROCESSOR_BLOCK, k->processor_block);
-    sim_mem_put64(mem, d + 0x208, lab); /* NtBuildLab */
+    sim_mem_put64(mem, d + 0x208, lab);                   /* NtBuildLab */
     sim_mem_put64(mem, d + 0x1D0, 0xffff800000000000ull); /* MmSystemRangeStart */
     sim_mem_put64(mem, d + 0x360, 0xffffd30000000000ull); /* PteBase */
     static const uint16_t off[][2] = {
@@ -205,13 +205,16 @@ static int fill_kdbg(struct sim_kernel *k)
 
 static uint32_t idt_handler(const struct sim_kernel *k, unsigned v)
 {
-    static const char *const low[] = {
-        "KiDivideErrorFault", "KiDebugTrapOrFault", "KiNmiInterrupt", "KiBreakpointTrap",
-        "KiOverflowTrap", "KiBoundFault", "KiInvalidOpcodeFault", "KiNpxNotAvailableFault",
-        "KiDoubleFaultAbort", "KiNpxSegmentOverrunAbort", "KiInvalidTssFault",
-        "KiSegmentNotPresentFault", "KiStackFault", "KiGeneralProtectionFault", "KiPageFault",
-        "KiUnexpectedInterrupt", "KiFloatingErrorFault", "KiAlignmentFault", "KiMcheckAbort",
-        "KiXmmException"};
+    static const char *const low[] = {"KiDivideErrorFault",   "KiDebugTrapOrFault",
+                                      "KiNmiInterrupt",       "KiBreakpointTrap",
+                                      "KiOverflowTrap",       "KiBoundFault",
+                                      "KiInvalidOpcodeFault", "KiNpxNotAvailableFault",
+                                      "KiDoubleFaultAbort",   "KiNpxSegmentOverrunAbort",
+                                      "KiInvalidTssFault",    "KiSegmentNotPresentFault",
+                                      "KiStackFault",         "KiGeneralProtectionFault",
+                                      "KiPageFault",          "KiUnexpectedInterrupt",
+                                      "KiFloatingErrorFault", "KiAlignmentFault",
+                                      "KiMcheckAbort",        "KiXmmException"};
     const char *name = v < 20      ? low[v]
                        : v == 0x1f ? "KiApcInterrupt"
                        : v == 0x2f ? "KiDpcInterrupt"
@@ -249,7 +252,8 @@ static int setup_cpu(struct sim_kernel *k, uint16_t c)
     sim_mem_put64(mem, pcr + SIM_KPCR_IDT_BASE, cpu->idt);
     sim_mem_put16(mem, pcr + 0x60, 1); /* MajorVersion */
     sim_mem_put16(mem, pcr + 0x62, 1); /* MinorVersion */
-    sim_mem_put64(mem, pcr + SIM_KPCR_KD_VERSION_BLOCK, sim_images_addr(&k->im, "nt", "KdVersionBlock"));
+    sim_mem_put64(mem, pcr + SIM_KPCR_KD_VERSION_BLOCK,
+                  sim_images_addr(&k->im, "nt", "KdVersionBlock"));
     sim_mem_put32(mem, prcb, 0x1F80); /* MxCsr */
     sim_mem_put8(mem, prcb + 4, (uint8_t)c);
     sim_mem_put32(mem, prcb + SIM_KPRCB_NUMBER, c);
@@ -275,18 +279,28 @@ static int setup_cpu(struct sim_kernel *k, uint16_t c)
     sim_mem_put32(mem, sr + SIM_KSPECIAL_MXCSR, 0x1F80);
     sim_mem_put64(mem, sr + SIM_KSPECIAL_MSR_GS_BASE, pcr);
     sim_mem_put64(mem, sr + 0xB8, 0x0023001000000000ull); /* MsrStar */
-    sim_mem_put64(mem, sr + SIM_KSPECIAL_MSR_LSTAR, sim_images_addr(&k->im, "nt", "KiSystemCall64"));
+    sim_mem_put64(mem, sr + SIM_KSPECIAL_MSR_LSTAR,
+                  sim_images_addr(&k->im, "nt", "KiSystemCall64"));
     sim_mem_put64(mem, sr + 0xD0, 0x4700); /* MsrSyscallMask */
     sim_mem_put64(mem, sr + SIM_KSPECIAL_XCR0, 7);
     /* GDT: kernel/user code and data, TSS at 0x40 (busy), compat TEB at 0x50. */
-    static const uint64_t gdt[] = {0, 0, 0x00209b0000000000ull, 0x00cf93000000ffffull,
-                                   0x00cffb000000ffffull, 0x00cff3000000ffffull,
-                                   0x0020fb0000000000ull, 0, 0, 0, 0x0040f30000003c00ull};
+    static const uint64_t gdt[] = {0,
+                                   0,
+                                   0x00209b0000000000ull,
+                                   0x00cf93000000ffffull,
+                                   0x00cffb000000ffffull,
+                                   0x00cff3000000ffffull,
+                                   0x0020fb0000000000ull,
+                                   0,
+                                   0,
+                                   0,
+                                   0x0040f30000003c00ull};
     for (unsigned i = 0; i < sizeof(gdt) / sizeof(gdt[0]); i++)
         sim_mem_put64(mem, cpu->gdt + 8 * i, gdt[i]);
     uint64_t t = cpu->tss;
-    sim_mem_put64(mem, cpu->gdt + SIM_SEL_TSS, (SIM_KTSS_SIZE - 1) | ((t & 0xFFFFFF) << 16) |
-                                                   (0x8Bull << 40) | ((t >> 24 & 0xFF) << 56));
+    sim_mem_put64(mem, cpu->gdt + SIM_SEL_TSS,
+                  (SIM_KTSS_SIZE - 1) | ((t & 0xFFFFFF) << 16) | (0x8Bull << 40) |
+                      ((t >> 24 & 0xFF) << 56));
     sim_mem_put64(mem, cpu->gdt + SIM_SEL_TSS + 8, t >> 32);
     for (int i = 1; i <= 3; i++)
         sim_mem_put64(mem, t + 0x1C + 8u * (unsigned)i, cpu->ist_top[i]);
@@ -299,9 +313,9 @@ static int setup_cpu(struct sim_kernel *k, uint16_t c)
         uint64_t h = k->im.fns[fn].addr, g = cpu->idt + SIM_IDT_GATE_SIZE * v;
         uint8_t istn = v == 8 ? 1 : v == 2 ? 3 : v == 0x12 ? 2 : 0;
         uint8_t type = v == 3 || v == 4 ? 0xEE : 0x8E;
-        sim_mem_put64(mem, g, (h & 0xFFFF) | ((uint64_t)SIM_SEL_R0_CODE << 16) |
-                                  ((uint64_t)istn << 32) | ((uint64_t)type << 40) |
-                                  ((h >> 16 & 0xFFFF) << 48));
+        sim_mem_put64(mem, g,
+                      (h & 0xFFFF) | ((uint64_t)SIM_SEL_R0_CODE << 16) | ((uint64_t)istn << 32) |
+                          ((uint64_t)type << 40) | ((h >> 16 & 0xFFFF) << 48));
         sim_mem_put64(mem, g + 8, h >> 32);
     }
     return KD_OK;

@@ -29,7 +29,7 @@ struct sim_thread {
     uint32_t process; /* index in sim_kernel.procs */
     uint32_t tid;
     uint64_t stack_base, stack_limit, initial_stack;
-    uint64_t kernel_stack; /* as in KTHREAD.KernelStack */
+    uint64_t kernel_stack;       /* as in KTHREAD.KernelStack */
     uint64_t user_rip, user_rsp; /* the user-mode side of its system calls */
     int cpu;                     /* processor it runs on, -1 when switched out */
     struct sim_stack stack;      /* frames laid now */

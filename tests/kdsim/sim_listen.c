@@ -26,7 +26,10 @@ static int fail(char *err, size_t cap, int st, const char *what)
     return st;
 }
 
-static void nonblock(int fd) { fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK); }
+static void nonblock(int fd)
+{
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+}
 
 static int open_pty(struct sim_listen *l, char *err, size_t cap)
 {

@@ -138,8 +138,7 @@ static void copy_out(const struct sim_mem *m, uint64_t addr, uint8_t *buf, uint3
     }
 }
 
-int sim_mem_read(const struct sim_mem *m, uint64_t addr, uint8_t *buf, uint32_t len,
-                 uint32_t *got)
+int sim_mem_read(const struct sim_mem *m, uint64_t addr, uint8_t *buf, uint32_t len, uint32_t *got)
 {
     if (got)
         *got = 0;

@@ -39,8 +39,7 @@ bool sim_mem_mapped(const struct sim_mem *m, uint64_t addr, uint64_t len);
  * unmapped byte: *got = bytes copied. KD_OK when *got > 0 or len == 0,
  * KD_ERR_TARGET when nothing is readable. Breakpoints read as 0xCC, as on a
  * real kernel (the debugger hides its own breakpoints). */
-int sim_mem_read(const struct sim_mem *m, uint64_t addr, uint8_t *buf, uint32_t len,
-                 uint32_t *got);
+int sim_mem_read(const struct sim_mem *m, uint64_t addr, uint8_t *buf, uint32_t len, uint32_t *got);
 
 /* Same, but breakpoint bytes read as the original bytes (instruction stream
  * of a state change). */

@@ -7,7 +7,7 @@
 #include "kd_le.h"
 #include "kd_status.h"
 
-#define NT_OPT 0x18           /* OptionalHeader within the NT headers */
+#define NT_OPT 0x18 /* OptionalHeader within the NT headers */
 #define OPT64_MAGIC 0x20B
 #define UNW_FLAG_CHAININFO 4
 #define UNWIND_CHAIN_MAX 32
@@ -26,7 +26,10 @@ enum {
     UWOP_PUSH_MACHFRAME = 10,
 };
 
-static bool in_file(size_t len, uint64_t off, uint64_t n) { return off <= len && n <= len - off; }
+static bool in_file(size_t len, uint64_t off, uint64_t n)
+{
+    return off <= len && n <= len - off;
+}
 
 static bool in_image(const struct sim_pe *pe, uint32_t rva, uint32_t n)
 {
@@ -136,7 +139,10 @@ int sim_pe_export(const struct sim_pe *pe, const char *name, uint32_t *rva)
     return KD_ERR_NOTFOUND;
 }
 
-size_t sim_pe_pdata_count(const struct sim_pe *pe) { return pe ? pe->pdata_size / 12 : 0; }
+size_t sim_pe_pdata_count(const struct sim_pe *pe)
+{
+    return pe ? pe->pdata_size / 12 : 0;
+}
 
 int sim_pe_pdata_entry(const struct sim_pe *pe, size_t i, uint32_t *begin, uint32_t *end,
                        uint32_t *unwind)
@@ -273,11 +279,11 @@ int sim_pe_prolog(const struct sim_pe *pe, uint32_t unwind_rva, struct sim_pe_st
         if (!(op == UWOP_EPILOG && version >= 2)) {
             if (count == cap)
                 return KD_ERR_NOSPACE;
-            uint32_t sz = op == UWOP_PUSH_NONVOL    ? 8
-                          : op == UWOP_ALLOC_SMALL  ? info * 8u + 8
-                          : op == UWOP_ALLOC_LARGE ? (info == 0 ? kd_le16(u + 6 + 2 * i) * 8u
-                                                                : kd_le32(u + 6 + 2 * i))
-                                                    : 0;
+            uint32_t sz = op == UWOP_PUSH_NONVOL   ? 8
+                          : op == UWOP_ALLOC_SMALL ? info * 8u + 8
+                          : op == UWOP_ALLOC_LARGE
+                              ? (info == 0 ? kd_le16(u + 6 + 2 * i) * 8u : kd_le32(u + 6 + 2 * i))
+                              : 0;
             steps[count++] = (struct sim_pe_step){at, op, sz};
         }
         i += slots;

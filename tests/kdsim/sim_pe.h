@@ -32,13 +32,13 @@ struct sim_pe {
 
 /* What the unwind info of one function says for a RIP inside it. */
 struct sim_pe_unwind {
-    uint8_t prolog;      /* SizeOfProlog */
-    uint32_t size;       /* pushes + allocations in effect at that RIP */
-    uint32_t full_size;  /* pushes + allocations once the prolog is done */
-    bool machframe;      /* a PUSH_MACHFRAME code is in effect */
-    uint8_t mf_errcode;  /* its OpInfo: 1 when an error code sits first */
-    uint8_t frame_reg;   /* 0 = none */
-    uint8_t frame_off;   /* bytes (FrameOffset * 16) */
+    uint8_t prolog;     /* SizeOfProlog */
+    uint32_t size;      /* pushes + allocations in effect at that RIP */
+    uint32_t full_size; /* pushes + allocations once the prolog is done */
+    bool machframe;     /* a PUSH_MACHFRAME code is in effect */
+    uint8_t mf_errcode; /* its OpInfo: 1 when an error code sits first */
+    uint8_t frame_reg;  /* 0 = none */
+    uint8_t frame_off;  /* bytes (FrameOffset * 16) */
 };
 
 /* One prolog instruction as its unwind code describes it, in execution order. */

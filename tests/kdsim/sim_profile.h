@@ -68,9 +68,9 @@
 #define SIM_KPRCB_NUMBER 0x24
 #define SIM_KPRCB_CPU_TYPE 0x40
 #define SIM_KPRCB_MHZ 0x44
-#define SIM_KPRCB_PROC_STATE 0x100 /* KPROCESSOR_STATE: SpecialRegisters at +0 */
+#define SIM_KPRCB_PROC_STATE 0x100         /* KPROCESSOR_STATE: SpecialRegisters at +0 */
 #define SIM_KPRCB_PROC_STATE_CONTEXT 0x1F0 /* KPROCESSOR_STATE.ContextFrame (+0xF0) */
-#define SIM_KPRCB_DPC_ROUTINE 0x30A0 /* CurrentDpcRoutine */
+#define SIM_KPRCB_DPC_ROUTINE 0x30A0       /* CurrentDpcRoutine */
 #define SIM_KPRCB_DPC_STACK 0x3110
 #define SIM_KPRCB_VENDOR_STRING 0x8590
 #define SIM_KPRCB_CONTEXT 0x85C0
@@ -196,7 +196,7 @@
 #define SIM_KDBG_OFF_PRCB_DPC_STACK 0x354
 #define SIM_KDBG_OFF_PRCB_ISR_STACK 0x356
 #define SIM_KDBG_OFF_KTHREAD_WAIT_REASON 0x35C
-#define SIM_KDBG_SIZE 0x380 /* RS5+ full structure (KDP 5.2) */
+#define SIM_KDBG_SIZE 0x380      /* RS5+ full structure (KDP 5.2) */
 #define SIM_KDBG_TAG 0x4742444Bu /* "KDBG" */
 
 /* DBGKD_GET_VERSION64 (KDP 3.1) */
@@ -221,7 +221,7 @@
 #define SIM_CR4 0x350EF8ull
 
 struct sim_profile_field {
-    const char *name;   /* "KTHREAD.InitialStack", "KDBG.OffsetKThreadStackLimit", ... */
+    const char *name; /* "KTHREAD.InitialStack", "KDBG.OffsetKThreadStackLimit", ... */
     uint32_t value;
     const char *source; /* where the value comes from (abbreviations above) */
 };

@@ -44,11 +44,26 @@ struct sim_scenario {
     size_t nprint;
 };
 
-struct sim_kernel *sim_scenario_kernel(struct sim_scenario *s) { return s ? s->k : NULL; }
-const struct sim_truth *sim_scenario_truth(const struct sim_scenario *s) { return s ? &s->truth : NULL; }
-uint64_t sim_scenario_tick(const struct sim_scenario *s) { return s ? s->tick : 0; }
-bool sim_scenario_stopped(const struct sim_scenario *s) { return s && s->stopped; }
-bool sim_scenario_halted(const struct sim_scenario *s) { return s && s->phase == PH_HALTED; }
+struct sim_kernel *sim_scenario_kernel(struct sim_scenario *s)
+{
+    return s ? s->k : NULL;
+}
+const struct sim_truth *sim_scenario_truth(const struct sim_scenario *s)
+{
+    return s ? &s->truth : NULL;
+}
+uint64_t sim_scenario_tick(const struct sim_scenario *s)
+{
+    return s ? s->tick : 0;
+}
+bool sim_scenario_stopped(const struct sim_scenario *s)
+{
+    return s && s->stopped;
+}
+bool sim_scenario_halted(const struct sim_scenario *s)
+{
+    return s && s->phase == PH_HALTED;
+}
 
 int sim_scenario_new(const struct sim_scenario_config *cfg, struct sim_scenario **out)
 {
@@ -114,8 +129,8 @@ static int stop(struct sim_scenario *s, uint16_t cpu, uint64_t pc, enum sim_stop
  * int3 there stops the machine; then its prolog runs. bugcheck_entry: it is
  * KeBugCheckEx (argument 5 on the stack, home slots spilled). */
 static int push_checked(struct sim_scenario *s, uint32_t t, uint16_t cpu, struct sim_call c,
-                        uint16_t pos, bool bugcheck_entry, enum sim_stop why,
-                        struct sim_event *ev, struct sim_fault *fault)
+                        uint16_t pos, bool bugcheck_entry, enum sim_stop why, struct sim_event *ev,
+                        struct sim_fault *fault)
 {
     struct sim_kernel *k = s->k;
     struct sim_thread *th = &k->threads[t];
@@ -191,8 +206,8 @@ static int move(struct sim_scenario *s, struct sim_mover *m, struct sim_event *e
         int st = sim_world_call(s->w, s->k, m, m->laid, &c);
         if (st != KD_OK)
             return st;
-        st = push_checked(s, m->thread, m->cpu, c, (uint16_t)m->laid, false, SIM_STOP_BREAKPOINT, ev,
-                          &fault);
+        st = push_checked(s, m->thread, m->cpu, c, (uint16_t)m->laid, false, SIM_STOP_BREAKPOINT,
+                          ev, &fault);
         if (st == RUN_FAULTED) {
             begin_crash(s, m->thread, m->cpu, true, &fault);
             return RUN_FAULTED;
@@ -241,12 +256,10 @@ static int crash_step(struct sim_scenario *s, struct sim_event *ev)
     uint16_t pos = (uint16_t)(top->pos + (s->entry_pending ? 0 : 1));
     struct sim_fault fault;
     struct sim_call c = {SIM_NO_FN, SIM_VIA_CALL};
-    static const char *const fns[] = {[CS_DF] = "KiDoubleFaultAbort",
-                                      [CS_KBD] = "KiBugCheckDispatch",
-                                      [CS_KBCX] = "KeBugCheckEx",
-                                      [CS_KB2] = "KeBugCheck2",
-                                      [CS_KBDB] = "KiBugCheckDebugBreak",
-                                      [CS_BREAK] = "DbgBreakPointWithStatus"};
+    static const char *const fns[] = {
+        [CS_DF] = "KiDoubleFaultAbort",     [CS_KBD] = "KiBugCheckDispatch",
+        [CS_KBCX] = "KeBugCheckEx",         [CS_KB2] = "KeBugCheck2",
+        [CS_KBDB] = "KiBugCheckDebugBreak", [CS_BREAK] = "DbgBreakPointWithStatus"};
     int st = RUN_OK;
     switch (s->crash_step) {
     case CS_DATA: st = bugcheck_data(s); break;

@@ -30,7 +30,7 @@ enum sim_stop {
 /* A stop, with what a STATE_CHANGE64 exception report carries. */
 struct sim_event {
     enum sim_stop why;
-    uint16_t cpu;          /* reporting processor */
+    uint16_t cpu; /* reporting processor */
     uint16_t ncpus;
     uint64_t thread;       /* its current KTHREAD */
     uint64_t pc;           /* ProgramCounter = ExceptionAddress (the int3) */

@@ -9,7 +9,9 @@
 
 #define STEP_MAX 32
 #define CALL_INSN_LEN 6 /* the marked call: ff 15 rel32 */
-#define START_RET_GAP 0x38 /* return slot (0) of a system thread's first frame below InitialStack */
+#define START_RET_GAP                                                                              \
+    0x38                   /* return slot (0) of a system thread's first frame below InitialStack  \
+                            */
 #define MACHINE_FRAME 0x28 /* RIP, CS, RFLAGS, RSP, SS */
 
 enum { OP_PUSH = 0, OP_ALLOC_LARGE = 1, OP_ALLOC_SMALL = 2, OP_MACHFRAME = 10 };
@@ -151,9 +153,8 @@ int sim_stack_complete(struct sim_stack *st, const struct sim_stack_env *env,
     uint64_t rsp = f->sp;
     uint32_t acc = 0, start = 0;
     for (size_t i = 0; i < n; i++) {
-        bool touches = steps[i].op == OP_PUSH ||
-                       (steps[i].op >= 4 && steps[i].op <= 9 && steps[i].op != 6 &&
-                        steps[i].op != 7);
+        bool touches = steps[i].op == OP_PUSH || (steps[i].op >= 4 && steps[i].op <= 9 &&
+                                                  steps[i].op != 6 && steps[i].op != 7);
         uint64_t after = rsp - steps[i].size;
         if (check && touches && after < env->limit) {
             f->sp = rsp;

@@ -19,10 +19,10 @@
 
 /* How a frame is entered (its caller's side). */
 enum sim_via {
-    SIM_VIA_CALL = 0,  /* call: return address at sp + size */
-    SIM_VIA_START,     /* outermost frame of a system thread: return address 0 */
-    SIM_VIA_USER,      /* outermost frame of a system call from user mode: machine frame at the top */
-    SIM_VIA_ZW,        /* kernel Zw call: KiServiceLinkage leaf + machine frame below it */
+    SIM_VIA_CALL = 0, /* call: return address at sp + size */
+    SIM_VIA_START,    /* outermost frame of a system thread: return address 0 */
+    SIM_VIA_USER, /* outermost frame of a system call from user mode: machine frame at the top */
+    SIM_VIA_ZW,   /* kernel Zw call: KiServiceLinkage leaf + machine frame below it */
     SIM_VIA_INTERRUPT, /* device interrupt on the same stack: machine frame, no error code */
     SIM_VIA_IST1,      /* double fault: machine frame with error code on the IST 1 stack */
     SIM_VIA_LEAF,      /* frames only: the KiServiceLinkage leaf a SIM_VIA_ZW lays */
@@ -36,12 +36,12 @@ struct sim_call {
 struct sim_frame {
     uint32_t fn;
     uint8_t via;
-    bool entry;         /* at the first instruction: prolog not run yet */
-    uint16_t pos;       /* position in the call chain that laid it */
-    uint64_t sp;        /* RSP inside the function at rip (Child-SP) */
-    uint64_t rip;       /* where it executes: its marked call's return address, an entry or a fault */
-    uint32_t size;      /* bytes the unwind info accounts for at rip (machine frame excluded) */
-    uint64_t ret;       /* the caller's rip: return address or machine-frame RIP (0: none) */
+    bool entry;    /* at the first instruction: prolog not run yet */
+    uint16_t pos;  /* position in the call chain that laid it */
+    uint64_t sp;   /* RSP inside the function at rip (Child-SP) */
+    uint64_t rip;  /* where it executes: its marked call's return address, an entry or a fault */
+    uint32_t size; /* bytes the unwind info accounts for at rip (machine frame excluded) */
+    uint64_t ret;  /* the caller's rip: return address or machine-frame RIP (0: none) */
     uint64_t caller_sp; /* the caller's sp (machine-frame RSP for traps) */
 };
 

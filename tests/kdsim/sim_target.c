@@ -51,8 +51,14 @@ void sim_target_free(struct sim_target *t)
     free(t);
 }
 
-struct sim_scenario *sim_target_scenario(struct sim_target *t) { return t ? t->s : NULL; }
-bool sim_target_stopped(const struct sim_target *t) { return t && t->stopped; }
+struct sim_scenario *sim_target_scenario(struct sim_target *t)
+{
+    return t ? t->s : NULL;
+}
+bool sim_target_stopped(const struct sim_target *t)
+{
+    return t && t->stopped;
+}
 
 size_t sim_target_take_print(struct sim_target *t, char *buf, size_t cap)
 {
@@ -218,15 +224,16 @@ int sim_target_state_change(struct sim_target *t, const struct sim_event *ev,
     int st = kd_api_state_exception(sc, ev->code, ev->pc, ev->first_chance, ev->nparams, params);
     if (st != KD_OK)
         return st;
-    struct kd_report_amd64 r = {.dr6 = 0xFFFF0FF0,
-                                .dr7 = 0x400,
-                                .eflags = sim_mem_get32(t->k->mem, sim_kernel_context_addr(t->k, ev->cpu) +
-                                                                       SIM_CONTEXT_EFLAGS),
-                                .report_flags = AMD64_REPORT_INCLUDES_SEGS | AMD64_REPORT_STANDARD_CS,
-                                .seg_cs = SIM_SEL_R0_CODE,
-                                .seg_ds = SIM_SEL_R3_DATA,
-                                .seg_es = SIM_SEL_R3_DATA,
-                                .seg_fs = SIM_SEL_R3_TEB};
+    struct kd_report_amd64 r = {
+        .dr6 = 0xFFFF0FF0,
+        .dr7 = 0x400,
+        .eflags =
+            sim_mem_get32(t->k->mem, sim_kernel_context_addr(t->k, ev->cpu) + SIM_CONTEXT_EFLAGS),
+        .report_flags = AMD64_REPORT_INCLUDES_SEGS | AMD64_REPORT_STANDARD_CS,
+        .seg_cs = SIM_SEL_R0_CODE,
+        .seg_ds = SIM_SEL_R3_DATA,
+        .seg_es = SIM_SEL_R3_DATA,
+        .seg_fs = SIM_SEL_R3_TEB};
     uint32_t got = 0;
     sim_mem_read_clean(t->k->mem, ev->pc, r.instruction_stream, DBGKD_MAXSTREAM, &got);
     r.instruction_count = (uint16_t)got;
@@ -244,8 +251,8 @@ static int op_wait_event(void *ctx, int timeout_ms, struct kd_state_change *sc)
         if (t->break_pending)
             st = sim_scenario_break_in(t->s, &ev);
         else
-            st = sim_scenario_run(t->s, timeout_ms > 0 ? (uint32_t)timeout_ms / t->cfg.ms_per_tick : 0,
-                                  &ev, &ran);
+            st = sim_scenario_run(
+                t->s, timeout_ms > 0 ? (uint32_t)timeout_ms / t->cfg.ms_per_tick : 0, &ev, &ran);
         if (st < 0)
             return st;
         if (st == 1)

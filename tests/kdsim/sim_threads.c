@@ -111,17 +111,19 @@ int sim_threads_add(struct sim_kernel *k, uint32_t process, uint32_t tid, uint64
     sim_mem_put8(mem, et + SIM_KTHREAD_WAIT_REASON,
                  user ? WAIT_REASON_USER_REQUEST : WAIT_REASON_EXECUTIVE);
     if (user)
-        sim_mem_put64(mem, et + SIM_KTHREAD_TEB, p->pid * 0x10000000ull + 0x000000a000001000ull +
-                                                     0x2000ull * (tid % 0x800));
+        sim_mem_put64(mem, et + SIM_KTHREAD_TEB,
+                      p->pid * 0x10000000ull + 0x000000a000001000ull + 0x2000ull * (tid % 0x800));
     sim_mem_put64(mem, et + SIM_KTHREAD_APC_PROCESS, p->eprocess);
     sim_mem_put64(mem, et + SIM_KTHREAD_PROCESS, p->eprocess);
-    list_append(mem, p->eprocess + SIM_KPROCESS_THREAD_LIST_HEAD, et + SIM_KTHREAD_THREAD_LIST_ENTRY);
+    list_append(mem, p->eprocess + SIM_KPROCESS_THREAD_LIST_HEAD,
+                et + SIM_KTHREAD_THREAD_LIST_ENTRY);
     sim_mem_put64(mem, et + SIM_ETHREAD_START_ADDRESS, start);
     sim_mem_put64(mem, et + SIM_ETHREAD_CID, p->pid);
     sim_mem_put64(mem, et + SIM_ETHREAD_CID + 8, tid);
     list_init(mem, et + SIM_ETHREAD_IRP_LIST);
     sim_mem_put64(mem, et + SIM_ETHREAD_WIN32_START_ADDRESS, win32_start);
-    list_append(mem, p->eprocess + SIM_EPROCESS_THREAD_LIST_HEAD, et + SIM_ETHREAD_THREAD_LIST_ENTRY);
+    list_append(mem, p->eprocess + SIM_EPROCESS_THREAD_LIST_HEAD,
+                et + SIM_ETHREAD_THREAD_LIST_ENTRY);
     uint64_t active = p->eprocess + SIM_EPROCESS_ACTIVE_THREADS;
     sim_mem_put32(mem, active, sim_mem_get32(mem, active) + 1);
     k->threads[k->nthreads] = t;

@@ -67,7 +67,9 @@ static const char *via_name(uint8_t via)
 
 static const char *stop_name(enum sim_stop why)
 {
-    return why == SIM_STOP_BREAKIN ? "breakin" : why == SIM_STOP_BREAKPOINT ? "breakpoint" : "bugcheck";
+    return why == SIM_STOP_BREAKIN      ? "breakin"
+           : why == SIM_STOP_BREAKPOINT ? "breakpoint"
+                                        : "bugcheck";
 }
 
 /* "module!function+0xoff" of an address inside a known function. */
@@ -100,8 +102,8 @@ static void write_frames(const struct sim_truth *t, const struct sim_kernel *k, 
         char ret[96];
         symbol(k, fr->ret, ret, sizeof(ret));
         fprintf(f,
-                "%s\n      {\"sp\": \"0x%" PRIx64 "\", \"rip\": \"0x%" PRIx64 "\", \"size\": %" PRIu32
-                ", \"ret\": \"0x%" PRIx64 "\", \"caller_sp\": \"0x%" PRIx64
+                "%s\n      {\"sp\": \"0x%" PRIx64 "\", \"rip\": \"0x%" PRIx64
+                "\", \"size\": %" PRIu32 ", \"ret\": \"0x%" PRIx64 "\", \"caller_sp\": \"0x%" PRIx64
                 "\", \"module\": \"%s\", \"function\": \"%s\", \"offset\": %" PRIu64
                 ", \"exported\": %s, \"via\": \"%s\", \"entry\": %s, \"stack\": \"%s\", "
                 "\"ret_symbol\": \"%s\"}",
@@ -117,19 +119,22 @@ static void write_crash(const struct sim_truth *t, const struct sim_kernel *k, F
 {
     const struct sim_thread *th = &k->threads[t->crash_thread];
     const struct sim_fn *ff = &k->im.fns[t->fault_fn];
-    fprintf(f, "  \"crash\": {\n    \"kind\": \"%s\", \"tick\": %" PRIu64 ", \"cpu\": %u, \"thread\": %" PRIu32
-               ", \"ethread\": \"0x%" PRIx64 "\",\n",
+    fprintf(f,
+            "  \"crash\": {\n    \"kind\": \"%s\", \"tick\": %" PRIu64
+            ", \"cpu\": %u, \"thread\": %" PRIu32 ", \"ethread\": \"0x%" PRIx64 "\",\n",
             t->double_fault ? "double_fault" : "bugcheck", t->crash_tick, t->crash_cpu,
             t->crash_thread, th->ethread);
     if (t->double_fault)
-        fprintf(f, "    \"fault_rip\": \"0x%" PRIx64 "\", \"fault_rsp\": \"0x%" PRIx64
-                   "\", \"fault_function\": \"%s!%s\", \"stack_limit\": \"0x%" PRIx64
-                   "\", \"bytes_past_limit\": %" PRId64 ",\n",
-                t->fault_rip, t->fault_rsp, k->im.mods[ff->module].name, ff->name,
-                th->stack_limit, (int64_t)(th->stack_limit - t->fault_rsp));
+        fprintf(f,
+                "    \"fault_rip\": \"0x%" PRIx64 "\", \"fault_rsp\": \"0x%" PRIx64
+                "\", \"fault_function\": \"%s!%s\", \"stack_limit\": \"0x%" PRIx64
+                "\", \"bytes_past_limit\": %" PRId64 ",\n",
+                t->fault_rip, t->fault_rsp, k->im.mods[ff->module].name, ff->name, th->stack_limit,
+                (int64_t)(th->stack_limit - t->fault_rsp));
     if (t->bugcheck)
-        fprintf(f, "    \"bugcheck\": {\"code\": \"0x%" PRIx32 "\", \"args\": [\"0x%" PRIx64
-                   "\", \"0x%" PRIx64 "\", \"0x%" PRIx64 "\", \"0x%" PRIx64 "\"]},\n",
+        fprintf(f,
+                "    \"bugcheck\": {\"code\": \"0x%" PRIx32 "\", \"args\": [\"0x%" PRIx64
+                "\", \"0x%" PRIx64 "\", \"0x%" PRIx64 "\", \"0x%" PRIx64 "\"]},\n",
                 t->bugcheck_code, t->bugcheck_args[0], t->bugcheck_args[1], t->bugcheck_args[2],
                 t->bugcheck_args[3]);
     write_frames(t, k, f);
@@ -140,27 +145,32 @@ int sim_truth_write(const struct sim_truth *t, const struct sim_kernel *k, FILE 
 {
     if (!t || !k || !f)
         return KD_ERR_ARG;
-    fprintf(f, "{\n  \"kdsim_truth\": 1, \"scenario\": \"%s\", \"seed\": %" PRIu64
-               ", \"build\": %d, \"cpus\": %u,\n",
+    fprintf(f,
+            "{\n  \"kdsim_truth\": 1, \"scenario\": \"%s\", \"seed\": %" PRIu64
+            ", \"build\": %d, \"cpus\": %u,\n",
             t->scenario, t->seed, SIM_BUILD, k->ncpus);
-    fprintf(f, "  \"kernel\": {\"kern_base\": \"0x%" PRIx64 "\", \"ps_loaded_module_list\": \"0x%" PRIx64
-               "\", \"kdbg\": \"0x%" PRIx64 "\", \"breakpoint_with_status\": \"0x%" PRIx64 "\"},\n",
+    fprintf(f,
+            "  \"kernel\": {\"kern_base\": \"0x%" PRIx64
+            "\", \"ps_loaded_module_list\": \"0x%" PRIx64 "\", \"kdbg\": \"0x%" PRIx64
+            "\", \"breakpoint_with_status\": \"0x%" PRIx64 "\"},\n",
             k->kern_base, k->module_list, k->kdbg, k->breakpoint_with_status);
     fprintf(f, "  \"modules\": [");
     for (size_t i = 0; i < k->im.nmods; i++)
-        fprintf(f, "%s\n    {\"name\": \"%s\", \"file\": \"%s\", \"base\": \"0x%" PRIx64
-                   "\", \"size\": %" PRIu32 "}",
+        fprintf(f,
+                "%s\n    {\"name\": \"%s\", \"file\": \"%s\", \"base\": \"0x%" PRIx64
+                "\", \"size\": %" PRIu32 "}",
                 i ? "," : "", k->im.mods[i].name, k->im.mods[i].file, k->im.mods[i].base,
                 k->im.mods[i].size);
     fprintf(f, "\n  ],\n  \"threads\": [");
     for (uint32_t i = 0; i < t->nthreads; i++) {
         const struct sim_thread *th = &k->threads[i];
         const struct sim_process *p = &k->procs[th->process];
-        fprintf(f, "%s\n    {\"ethread\": \"0x%" PRIx64 "\", \"pid\": %" PRIu32 ", \"tid\": %" PRIu32
-                   ", \"process\": \"%s\", \"stack_base\": \"0x%" PRIx64 "\", \"stack_limit\": \"0x%" PRIx64
-                   "\", \"initial_stack\": \"0x%" PRIx64 "\"}",
-                i ? "," : "", th->ethread, p->pid, th->tid, p->name, th->stack_base, th->stack_limit,
-                th->initial_stack);
+        fprintf(f,
+                "%s\n    {\"ethread\": \"0x%" PRIx64 "\", \"pid\": %" PRIu32 ", \"tid\": %" PRIu32
+                ", \"process\": \"%s\", \"stack_base\": \"0x%" PRIx64
+                "\", \"stack_limit\": \"0x%" PRIx64 "\", \"initial_stack\": \"0x%" PRIx64 "\"}",
+                i ? "," : "", th->ethread, p->pid, th->tid, p->name, th->stack_base,
+                th->stack_limit, th->initial_stack);
     }
     fprintf(f, "\n  ],\n  \"usage\": [");
     for (size_t r = 0; r < t->nrows; r++) {
@@ -174,8 +184,10 @@ int sim_truth_write(const struct sim_truth *t, const struct sim_kernel *k, FILE 
         const struct sim_event *e = &t->events[i];
         char sym[96];
         symbol(k, e->pc, sym, sizeof(sym));
-        fprintf(f, "%s\n    {\"tick\": %" PRIu64 ", \"kind\": \"%s\", \"cpu\": %u, \"thread\": \"0x%" PRIx64
-                   "\", \"pc\": \"0x%" PRIx64 "\", \"symbol\": \"%s\"}",
+        fprintf(f,
+                "%s\n    {\"tick\": %" PRIu64
+                ", \"kind\": \"%s\", \"cpu\": %u, \"thread\": \"0x%" PRIx64
+                "\", \"pc\": \"0x%" PRIx64 "\", \"symbol\": \"%s\"}",
                 i ? "," : "", e->tick, stop_name(e->why), e->cpu, e->thread, e->pc, sym);
     }
     fprintf(f, "\n  ],\n");

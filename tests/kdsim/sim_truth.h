@@ -16,8 +16,8 @@
 struct sim_truth {
     char scenario[32];
     uint64_t seed;
-    uint32_t nthreads;     /* width of a usage row (threads that exist at start) */
-    uint32_t *usage;       /* row i: InitialStack - SP of every thread after i ticks */
+    uint32_t nthreads; /* width of a usage row (threads that exist at start) */
+    uint32_t *usage;   /* row i: InitialStack - SP of every thread after i ticks */
     size_t nrows, cap_rows;
     struct sim_event *events;
     size_t nevents, cap_events;
@@ -29,7 +29,7 @@ struct sim_truth {
     uint16_t crash_cpu;
     uint64_t fault_rip, fault_rsp;
     uint32_t fault_fn;
-    bool bugcheck;         /* KeBugCheckEx was entered */
+    bool bugcheck; /* KeBugCheckEx was entered */
     uint32_t bugcheck_code;
     uint64_t bugcheck_args[4];
 };

@@ -236,7 +236,8 @@ static int serial_input(struct sim_wire *w, uint64_t now, const uint8_t *buf, si
 
 static int send_poke(struct sim_wire *w, uint64_t now)
 {
-    struct kdnet_poke p = {.target_port = w->cfg.target_port, .host_port = w->cfg.host_port,
+    struct kdnet_poke p = {.target_port = w->cfg.target_port,
+                           .host_port = w->cfg.host_port,
                            .third_port = w->cfg.host_port};
     for (int i = 0; i < 32; i += 8)
         kd_put64(w->nonce + i, sim_world_rand(&w->rng));
@@ -335,8 +336,8 @@ int sim_wire_poll(struct sim_wire *w, uint64_t now)
     }
     if (w->start_due && now >= w->start_due)
         start_clock(w, now);
-    for (int i = 0; st == KD_OK && i < TICKS_PER_POLL && w->running && w->started &&
-                    now >= w->next_tick;
+    for (int i = 0;
+         st == KD_OK && i < TICKS_PER_POLL && w->running && w->started && now >= w->next_tick;
          i++) {
         struct kd_state_change sc;
         w->next_tick += w->cfg.tick_ms;
@@ -397,7 +398,10 @@ void sim_wire_disconnected(struct sim_wire *w)
     sim_wire_log(w, "host disconnected");
 }
 
-bool sim_wire_stopped(const struct sim_wire *w) { return w && !w->running; }
+bool sim_wire_stopped(const struct sim_wire *w)
+{
+    return w && !w->running;
+}
 
 void sim_wire_stats(const struct sim_wire *w, struct sim_wire_stats *out)
 {

@@ -23,19 +23,19 @@
 #include "sim_target.h"
 
 struct sim_wire_config {
-    bool kdnet;             /* KDNET datagrams instead of serial bytes */
-    const char *kdnet_key;  /* "a.b.c.d" (KDNET) */
-    uint8_t host_ip[4];     /* KDNET: the host's IPv4 (poke, connection check) */
+    bool kdnet;            /* KDNET datagrams instead of serial bytes */
+    const char *kdnet_key; /* "a.b.c.d" (KDNET) */
+    uint8_t host_ip[4];    /* KDNET: the host's IPv4 (poke, connection check) */
     uint16_t host_port;
     uint8_t target_ip[4];
     uint16_t target_port;
-    uint32_t tick_ms;       /* real ms per scenario tick while running (default 16) */
-    uint32_t baud;          /* serial pacing in bits/s, 0 = none */
+    uint32_t tick_ms;          /* real ms per scenario tick while running (default 16) */
+    uint32_t baud;             /* serial pacing in bits/s, 0 = none */
     double corrupt, drop, dup; /* per outgoing packet probabilities */
-    uint32_t delay_ms;      /* every outgoing packet waits this long */
-    uint32_t reset_after;   /* send one RESET after this many data packets (0 = never) */
-    uint64_t seed;          /* impairments and nonces */
-    bool verbose;           /* log every request */
+    uint32_t delay_ms;         /* every outgoing packet waits this long */
+    uint32_t reset_after;      /* send one RESET after this many data packets (0 = never) */
+    uint64_t seed;             /* impairments and nonces */
+    bool verbose;              /* log every request */
     void (*log)(void *user, const char *line); /* one line per notable event, may be NULL */
     void *user;
 };

@@ -44,7 +44,7 @@ struct sim_wire {
     size_t qhead, qcount;
     struct sim_wire_unit units[SIM_WIRE_UNITS];
     size_t uhead, ucount;
-    uint8_t *last_out; /* the unit handed out by sim_wire_next_out */
+    uint8_t *last_out;  /* the unit handed out by sim_wire_next_out */
     uint64_t line_free; /* serial pacing: when the line is free again */
     /* KDNET */
     uint8_t control_key[32];

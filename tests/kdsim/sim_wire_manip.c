@@ -8,7 +8,10 @@
 #include "kd_status.h"
 #include "sim_profile.h"
 
-static uint32_t status_of(int st) { return st == KD_OK ? STATUS_SUCCESS : STATUS_UNSUCCESSFUL; }
+static uint32_t status_of(int st)
+{
+    return st == KD_OK ? STATUS_SUCCESS : STATUS_UNSUCCESSFUL;
+}
 
 static int send_reply(struct sim_wire *w, uint64_t now, const struct kd_manip *rep)
 {
@@ -25,7 +28,8 @@ static int reply_read(struct sim_wire *w, uint64_t now, const struct kd_manip *r
                       uint32_t got)
 {
     struct kd_manip rep;
-    uint32_t status = st == KD_OK && got == req->u.memory.count ? STATUS_SUCCESS : STATUS_UNSUCCESSFUL;
+    uint32_t status =
+        st == KD_OK && got == req->u.memory.count ? STATUS_SUCCESS : STATUS_UNSUCCESSFUL;
     int rc = kd_api_manip_reply_read(&rep, req, status, w->buf, got);
     return rc == KD_OK ? send_reply(w, now, &rep) : rc;
 }
@@ -59,8 +63,8 @@ int sim_wire_manip_handle(struct sim_wire *w, uint64_t now, const uint8_t *paylo
         return st;
     w->stats.requests++;
     if (w->cfg.verbose)
-        sim_wire_log(w, "request %s (0x%x) cpu %u", kd_api_name(req.api) ? kd_api_name(req.api) : "?",
-                     req.api, req.processor);
+        sim_wire_log(w, "request %s (0x%x) cpu %u",
+                     kd_api_name(req.api) ? kd_api_name(req.api) : "?", req.api, req.processor);
     const struct kd_target_ops *ops = w->kt.ops;
     void *ctx = w->kt.ctx;
     uint32_t n = 0, handle = 0;
@@ -73,28 +77,32 @@ int sim_wire_manip_handle(struct sim_wire *w, uint64_t now, const uint8_t *paylo
         return send_reply(w, now, &rep);
     }
     case DbgKdReadVirtualMemoryApi: {
-        uint32_t count = req.u.memory.count < KD_API_MANIP_DATA_MAX ? req.u.memory.count
-                                                                     : KD_API_MANIP_DATA_MAX;
+        uint32_t count =
+            req.u.memory.count < KD_API_MANIP_DATA_MAX ? req.u.memory.count : KD_API_MANIP_DATA_MAX;
         st = ops->read_virtual(ctx, req.u.memory.address, w->buf, count, &n);
         return reply_read(w, now, &req, st, n);
     }
     case DbgKdReadControlSpaceApi: {
-        uint32_t count = req.u.memory.count < KD_API_MANIP_DATA_MAX ? req.u.memory.count
-                                                                     : KD_API_MANIP_DATA_MAX;
+        uint32_t count =
+            req.u.memory.count < KD_API_MANIP_DATA_MAX ? req.u.memory.count : KD_API_MANIP_DATA_MAX;
         st = ops->read_control(ctx, req.processor, req.u.memory.address, w->buf, count, &n);
         /* A control read is as long as the block: a short one is still a success. */
         kd_api_manip_reply_read(&rep, &req, status_of(st), w->buf, n);
         return send_reply(w, now, &rep);
     }
     case DbgKdWriteVirtualMemoryApi: {
-        uint32_t count = req.data_len < req.u.memory.count ? (uint32_t)req.data_len : req.u.memory.count;
+        uint32_t count =
+            req.data_len < req.u.memory.count ? (uint32_t)req.data_len : req.u.memory.count;
         st = ops->write_virtual(ctx, req.u.memory.address, req.data, count, &n);
-        kd_api_manip_reply_write(&rep, &req, st == KD_OK && n == count ? 0 : STATUS_UNSUCCESSFUL, n);
+        kd_api_manip_reply_write(&rep, &req, st == KD_OK && n == count ? 0 : STATUS_UNSUCCESSFUL,
+                                 n);
         return send_reply(w, now, &rep);
     }
     case DbgKdWriteControlSpaceApi: {
-        uint32_t count = req.data_len < req.u.memory.count ? (uint32_t)req.data_len : req.u.memory.count;
-        st = sim_target_write_control(w->t, req.processor, req.u.memory.address, req.data, count, &n);
+        uint32_t count =
+            req.data_len < req.u.memory.count ? (uint32_t)req.data_len : req.u.memory.count;
+        st = sim_target_write_control(w->t, req.processor, req.u.memory.address, req.data, count,
+                                      &n);
         kd_api_manip_reply_write(&rep, &req, status_of(st), n);
         return send_reply(w, now, &rep);
     }
@@ -113,11 +121,13 @@ int sim_wire_manip_handle(struct sim_wire *w, uint64_t now, const uint8_t *paylo
     }
     case DbgKdSetContextApi:
         st = sim_target_set_context(w->t, req.processor, 0, req.data,
-                                    req.data_len < KD_API_CONTEXT_AMD64_SIZE ? (uint32_t)req.data_len
-                                                                              : KD_API_CONTEXT_AMD64_SIZE);
+                                    req.data_len < KD_API_CONTEXT_AMD64_SIZE
+                                        ? (uint32_t)req.data_len
+                                        : KD_API_CONTEXT_AMD64_SIZE);
         break;
     case DbgKdSetContextExApi: {
-        uint32_t cnt = req.data_len < req.u.context_ex.count ? (uint32_t)req.data_len : req.u.context_ex.count;
+        uint32_t cnt =
+            req.data_len < req.u.context_ex.count ? (uint32_t)req.data_len : req.u.context_ex.count;
         st = sim_target_set_context(w->t, req.processor, req.u.context_ex.offset, req.data, cnt);
         kd_api_manip_reply_context(&rep, &req, status_of(st), NULL, 0);
         rep.u.context_ex.copied = st == KD_OK ? cnt : 0;
@@ -135,7 +145,8 @@ int sim_wire_manip_handle(struct sim_wire *w, uint64_t now, const uint8_t *paylo
     case DbgKdContinueApi:
     case DbgKdContinueApi2: {
         uint32_t status = req.api == DbgKdContinueApi ? req.u.cont.status : req.u.cont2.status;
-        sim_wire_log(w, "%s 0x%08x", req.api == DbgKdContinueApi ? "Continue" : "Continue2", status);
+        sim_wire_log(w, "%s 0x%08x", req.api == DbgKdContinueApi ? "Continue" : "Continue2",
+                     status);
         if ((st = ops->resume(ctx, status)) != KD_OK)
             return st;
         w->running = true;

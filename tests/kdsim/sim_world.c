@@ -7,11 +7,11 @@
 #include "kd_status.h"
 #include "sim_threads.h"
 
-#define TMPL_MAX 64    /* calls in one resolved template part */
-#define VICTIM_STEP 11 /* frames the doublefault victim pushes per tick (one cycle) */
-#define MF_STEP 6      /* frames the minifilter victim pushes per tick */
+#define TMPL_MAX 64            /* calls in one resolved template part */
+#define VICTIM_STEP 11         /* frames the doublefault victim pushes per tick (one cycle) */
+#define MF_STEP 6              /* frames the minifilter victim pushes per tick */
 #define DF_TERMINAL_ROOM 0xA00 /* below this much room the cycle turns into the miniport */
-#define STRESS_JUMP 10 /* 1 in N ticks a stress worker goes as deep as it can */
+#define STRESS_JUMP 10         /* 1 in N ticks a stress worker goes as deep as it can */
 
 /* A chain template: outer frames (first one is how the thread entered the
  * kernel), a pattern repeated `depth` times, and the wait tail of a
@@ -35,9 +35,11 @@ struct sim_tmpl {
 #define WAIT_TAIL "nt!KiCommitThreadWait", "nt!KiSwapThread", "nt!KiSwapContext"
 #define SYS_START "nt!KiStartSystemThread", "nt!PspSystemThreadStartup"
 #define USER_ENTRY "nt!KiSystemServiceCopyEnd"
-#define QL_PATTERN                                                                         \
-    {"ql2300!Ql2xProcessQueue", "ql2300!Ql2xDispatchRequest", "storport!StorPortNotification", \
-     "ql2300!Ql2xCompleteIo", "ql2300!Ql2xHandleResponse"}
+#define QL_PATTERN                                                                                 \
+    {                                                                                              \
+        "ql2300!Ql2xProcessQueue", "ql2300!Ql2xDispatchRequest", "storport!StorPortNotification",  \
+            "ql2300!Ql2xCompleteIo", "ql2300!Ql2xHandleResponse"                                   \
+    }
 
 enum {
     T_SYS_WORKER,
@@ -59,75 +61,160 @@ enum {
 };
 
 static const struct tmpl_def defs[T_COUNT] = {
-    [T_SYS_WORKER] = {"nt!ExpWorkerThread", false, {SYS_START, "nt!ExpWorkerThread"}, {NULL},
-                      {"nt!KeRemovePriQueue", WAIT_TAIL}, 0},
-    [T_SYS_NTFS] = {"nt!ExpWorkerThread", false,
-                    {SYS_START, "nt!ExpWorkerThread", "Ntfs!NtfsFspDispatch"}, {NULL},
-                    {"nt!KeWaitForSingleObject", WAIT_TAIL}, 0},
-    [T_SYS_QL2300] = {"ql2300!Ql2xWorkerThread", false, {SYS_START, "ql2300!Ql2xWorkerThread"},
-                      QL_PATTERN, {"nt!KeWaitForSingleObject", WAIT_TAIL}, 6},
-    [T_SYS_MYDRV] = {"MyDrv!MyDrvWorkerThread", false, {SYS_START, "MyDrv!MyDrvWorkerThread"},
+    [T_SYS_WORKER] = {"nt!ExpWorkerThread",
+                      false,
+                      {SYS_START, "nt!ExpWorkerThread"},
+                      {NULL},
+                      {"nt!KeRemovePriQueue", WAIT_TAIL},
+                      0},
+    [T_SYS_NTFS] = {"nt!ExpWorkerThread",
+                    false,
+                    {SYS_START, "nt!ExpWorkerThread", "Ntfs!NtfsFspDispatch"},
+                    {NULL},
+                    {"nt!KeWaitForSingleObject", WAIT_TAIL},
+                    0},
+    [T_SYS_QL2300] = {"ql2300!Ql2xWorkerThread",
+                      false,
+                      {SYS_START, "ql2300!Ql2xWorkerThread"},
+                      QL_PATTERN,
+                      {"nt!KeWaitForSingleObject", WAIT_TAIL},
+                      6},
+    [T_SYS_MYDRV] = {"MyDrv!MyDrvWorkerThread",
+                     false,
+                     {SYS_START, "MyDrv!MyDrvWorkerThread"},
                      {"MyDrv!MyDrvProcessItem", "MyDrv!MyDrvValidateState"},
-                     {"nt!KeDelayExecutionThread", WAIT_TAIL}, 4},
-    [T_USER_WAIT] = {NULL, true, {USER_ENTRY, "nt!NtWaitForSingleObject"}, {NULL},
-                     {"nt!KeWaitForSingleObject", WAIT_TAIL}, 0},
-    [T_USER_WAITN] = {NULL, true, {USER_ENTRY, "nt!NtWaitForMultipleObjects"}, {NULL},
-                      {"nt!KeWaitForMultipleObjects", WAIT_TAIL}, 0},
-    [T_USER_DELAY] = {NULL, true, {USER_ENTRY, "nt!NtDelayExecution"}, {NULL},
-                      {"nt!KeDelayExecutionThread", WAIT_TAIL}, 0},
-    [T_USER_IOCP] = {NULL, true, {USER_ENTRY, "nt!NtRemoveIoCompletion"}, {NULL},
-                     {"nt!KeRemoveQueueEx", WAIT_TAIL}, 0},
-    [T_USER_IOCTL] = {NULL, true,
+                     {"nt!KeDelayExecutionThread", WAIT_TAIL},
+                     4},
+    [T_USER_WAIT] = {NULL,
+                     true,
+                     {USER_ENTRY, "nt!NtWaitForSingleObject"},
+                     {NULL},
+                     {"nt!KeWaitForSingleObject", WAIT_TAIL},
+                     0},
+    [T_USER_WAITN] = {NULL,
+                      true,
+                      {USER_ENTRY, "nt!NtWaitForMultipleObjects"},
+                      {NULL},
+                      {"nt!KeWaitForMultipleObjects", WAIT_TAIL},
+                      0},
+    [T_USER_DELAY] = {NULL,
+                      true,
+                      {USER_ENTRY, "nt!NtDelayExecution"},
+                      {NULL},
+                      {"nt!KeDelayExecutionThread", WAIT_TAIL},
+                      0},
+    [T_USER_IOCP] = {NULL,
+                     true,
+                     {USER_ENTRY, "nt!NtRemoveIoCompletion"},
+                     {NULL},
+                     {"nt!KeRemoveQueueEx", WAIT_TAIL},
+                     0},
+    [T_USER_IOCTL] = {NULL,
+                      true,
                       {USER_ENTRY, "nt!NtDeviceIoControlFile", "nt!IopXxxControlFile",
                        "nt!IofCallDriver", "FLTMGR!FltpDispatch"},
-                      {NULL}, {"nt!KeWaitForSingleObject", WAIT_TAIL}, 0},
-    [T_STRESS] = {"ql2300!Ql2xWorkerThread", false, {SYS_START, "ql2300!Ql2xWorkerThread"},
-                  QL_PATTERN, {"nt!KeWaitForSingleObject", WAIT_TAIL}, 0},
-    [T_DF_VICTIM] = {"nt!ExpWorkerThread", false,
+                      {NULL},
+                      {"nt!KeWaitForSingleObject", WAIT_TAIL},
+                      0},
+    [T_STRESS] = {"ql2300!Ql2xWorkerThread",
+                  false,
+                  {SYS_START, "ql2300!Ql2xWorkerThread"},
+                  QL_PATTERN,
+                  {"nt!KeWaitForSingleObject", WAIT_TAIL},
+                  0},
+    [T_DF_VICTIM] = {"nt!ExpWorkerThread",
+                     false,
                      {SYS_START, "nt!ExpWorkerThread", "storport!RaidpAdapterDpcRoutine",
                       "storport!RaidUnitCompleteRequest", "CLASSPNP!TransferPktComplete",
                       "nt!IopfCompleteRequest"},
-                     {NULL}, {NULL}, 0},
-    [T_MF_VICTIM] = {NULL, true,
-                     {USER_ENTRY, "nt!NtCreateFile", "nt!IopCreateFile", "nt!ObOpenObjectByNameEx",
-                      "nt!ObpLookupObjectName", "nt!IopParseDevice", "nt!IofCallDriver",
-                      "FLTMGR!FltpCreateInternal", "FLTMGR!FltpCreate", "FLTMGR!FltpPassThrough",
-                      "FLTMGR!FltpPassThroughInternal", "FLTMGR!FltpPerformPreCallbacks",
-                      "MyDrv!PreCreateCallback", "MyDrv!PreCreate", "MyDrv!RTBackupFile",
-                      "MyDrv!RTCopyFileContents", USER_ENTRY, "nt!NtWriteFile", "nt!IopWriteFile",
-                      "nt!IopSynchronousServiceTail", "nt!IofCallDriver", "FLTMGR!FltpPassThrough",
-                      "FLTMGR!FltpPassThroughInternal", "FLTMGR!FltpPerformPreCallbacks",
-                      "Ntfs!NtfsFsdWrite", "Ntfs!NtfsCommonWrite", "Ntfs!NtfsAddAllocation",
-                      "Ntfs!NtfsSetEndOfFileRecord", "Ntfs!NtfsSetEndOfFileRecordInformation",
-                      "Ntfs!NtfsWriteLog", "Ntfs!NtfsCheckForLargeLogFile",
-                      "Ntfs!NtfsCheckpointForLogFileFull", "Ntfs!NtfsCheckpointVolumeUntilDone",
-                      "Ntfs!NtfsCheckpointVolume", "Ntfs!NtfsCommonFlushBuffers",
-                      "Ntfs!NtfsFlushVolume", "Ntfs!NtfsFlushUserStream", "nt!CcFlushCache",
-                      "nt!CcFlushCachePriv", "nt!MmFlushSection", "nt!MiFlushSectionInternal",
-                      "nt!IoSynchronousPageWrite", "FLTMGR!FltpPassThrough",
-                      "FLTMGR!FltpPassThroughInternal", "FLTMGR!FltpPerformPreCallbacks",
-                      "MyDrv!PreWriteCallback", "MyDrv!PreWrite", "MyDrv!RTSendIoEvent",
-                      "MyDrv!RTSendEventWithQueue", "FLTMGR!FltSendMessage",
-                      "FLTMGR!FltpSendMessage", "FLTMGR!FltpSendMessageWaiter",
-                      "FLTMGR!FltpSetCancelRoutine", "FLTMGR!TreeUnlink",
+                     {NULL},
+                     {NULL},
+                     0},
+    [T_MF_VICTIM] = {NULL,
+                     true,
+                     {USER_ENTRY,
+                      "nt!NtCreateFile",
+                      "nt!IopCreateFile",
+                      "nt!ObOpenObjectByNameEx",
+                      "nt!ObpLookupObjectName",
+                      "nt!IopParseDevice",
+                      "nt!IofCallDriver",
+                      "FLTMGR!FltpCreateInternal",
+                      "FLTMGR!FltpCreate",
+                      "FLTMGR!FltpPassThrough",
+                      "FLTMGR!FltpPassThroughInternal",
+                      "FLTMGR!FltpPerformPreCallbacks",
+                      "MyDrv!PreCreateCallback",
+                      "MyDrv!PreCreate",
+                      "MyDrv!RTBackupFile",
+                      "MyDrv!RTCopyFileContents",
+                      USER_ENTRY,
+                      "nt!NtWriteFile",
+                      "nt!IopWriteFile",
+                      "nt!IopSynchronousServiceTail",
+                      "nt!IofCallDriver",
+                      "FLTMGR!FltpPassThrough",
+                      "FLTMGR!FltpPassThroughInternal",
+                      "FLTMGR!FltpPerformPreCallbacks",
+                      "Ntfs!NtfsFsdWrite",
+                      "Ntfs!NtfsCommonWrite",
+                      "Ntfs!NtfsAddAllocation",
+                      "Ntfs!NtfsSetEndOfFileRecord",
+                      "Ntfs!NtfsSetEndOfFileRecordInformation",
+                      "Ntfs!NtfsWriteLog",
+                      "Ntfs!NtfsCheckForLargeLogFile",
+                      "Ntfs!NtfsCheckpointForLogFileFull",
+                      "Ntfs!NtfsCheckpointVolumeUntilDone",
+                      "Ntfs!NtfsCheckpointVolume",
+                      "Ntfs!NtfsCommonFlushBuffers",
+                      "Ntfs!NtfsFlushVolume",
+                      "Ntfs!NtfsFlushUserStream",
+                      "nt!CcFlushCache",
+                      "nt!CcFlushCachePriv",
+                      "nt!MmFlushSection",
+                      "nt!MiFlushSectionInternal",
+                      "nt!IoSynchronousPageWrite",
+                      "FLTMGR!FltpPassThrough",
+                      "FLTMGR!FltpPassThroughInternal",
+                      "FLTMGR!FltpPerformPreCallbacks",
+                      "MyDrv!PreWriteCallback",
+                      "MyDrv!PreWrite",
+                      "MyDrv!RTSendIoEvent",
+                      "MyDrv!RTSendEventWithQueue",
+                      "FLTMGR!FltSendMessage",
+                      "FLTMGR!FltpSendMessage",
+                      "FLTMGR!FltpSendMessageWaiter",
+                      "FLTMGR!FltpSetCancelRoutine",
+                      "FLTMGR!TreeUnlink",
                       "nt!RtlDecompressBufferEx"},
-                     {NULL}, {NULL}, 0},
-    [T_BC_VICTIM] = {"MyDrv!MyDrvWorkerThread", false,
+                     {NULL},
+                     {NULL},
+                     0},
+    [T_BC_VICTIM] = {"MyDrv!MyDrvWorkerThread",
+                     false,
                      {SYS_START, "MyDrv!MyDrvWorkerThread", "MyDrv!MyDrvProcessItem",
                       "MyDrv!MyDrvValidateState"},
-                     {NULL}, {NULL}, 0},
+                     {NULL},
+                     {NULL},
+                     0},
     /* seed 000's turn: IopfCompleteRequest -> rosempio x7 -> CLASSPNP x3 -> again */
-    [T_DF_CYCLE] = {NULL, false,
+    [T_DF_CYCLE] = {NULL,
+                    false,
                     {"rosempio!DsmpCompletionRoutine", "rosempio!DsmpRequestComplete",
                      "rosempio!DsmpProcessCompletion", "rosempio!DsmpCompletePendingIo",
                      "rosempio!DsmpRouteRequest", "rosempio!DsmpSrbDispatch",
                      "rosempio!DsmpSendToPath", "CLASSPNP!ServiceTransferRequest",
                      "CLASSPNP!ClasspServiceIdleRequest", "CLASSPNP!ClasspStartNextPacket",
                      "nt!IopfCompleteRequest"},
-                    {NULL}, {NULL}, 0},
-    [T_DF_TERMINAL] = {NULL, false,
+                    {NULL},
+                    {NULL},
+                    0},
+    [T_DF_TERMINAL] = {NULL,
+                       false,
                        {"storport!RaUnitStartIo", "ql2300!Ql2xStartIo", "ql2300!Ql2xBuildIocb"},
-                       {NULL}, {NULL}, 0},
+                       {NULL},
+                       {NULL},
+                       0},
 };
 
 uint64_t sim_world_rand(uint64_t *state)
@@ -138,7 +225,10 @@ uint64_t sim_world_rand(uint64_t *state)
     return z ^ (z >> 31);
 }
 
-static uint32_t rnd(struct sim_world *w, uint32_t n) { return (uint32_t)(sim_world_rand(&w->rng) % n); }
+static uint32_t rnd(struct sim_world *w, uint32_t n)
+{
+    return (uint32_t)(sim_world_rand(&w->rng) % n);
+}
 
 static int resolve(const struct sim_kernel *k, const char *qname, uint32_t *fn)
 {
@@ -218,7 +308,7 @@ static uint64_t chain_bytes(const struct sim_kernel *k, const struct sim_call *c
     uint64_t b = 0;
     for (size_t i = 0; i < n; i++) {
         uint32_t full = k->im.fns[c[i].fn].full.full_size;
-        b += c[i].via == SIM_VIA_START ? 0x38 + full
+        b += c[i].via == SIM_VIA_START  ? 0x38 + full
              : c[i].via == SIM_VIA_USER ? 0x28 + full
              : c[i].via == SIM_VIA_ZW   ? 0x38 + full
                                         : 8 + full;
@@ -300,11 +390,13 @@ static const struct {
     const char *name;
     uint32_t pid, parent, weight;
 } procs[] = {
-    {"smss.exe", 388, 4, 1},       {"csrss.exe", 500, 488, 6},      {"wininit.exe", 576, 488, 2},
-    {"services.exe", 700, 576, 5}, {"lsass.exe", 716, 576, 8},      {"svchost.exe", 868, 700, 12},
-    {"svchost.exe", 972, 700, 9},  {"svchost.exe", 1236, 700, 14}, {"spoolsv.exe", 2124, 700, 6},
-    {"MsMpEng.exe", 3100, 700, 20}, {"explorer.exe", 4120, 4088, 24},
-    {"SearchIndexer.exe", 5204, 700, 10}, {"RtBackup.exe", 6412, 4120, 4},
+    {"smss.exe", 388, 4, 1},          {"csrss.exe", 500, 488, 6},
+    {"wininit.exe", 576, 488, 2},     {"services.exe", 700, 576, 5},
+    {"lsass.exe", 716, 576, 8},       {"svchost.exe", 868, 700, 12},
+    {"svchost.exe", 972, 700, 9},     {"svchost.exe", 1236, 700, 14},
+    {"spoolsv.exe", 2124, 700, 6},    {"MsMpEng.exe", 3100, 700, 20},
+    {"explorer.exe", 4120, 4088, 24}, {"SearchIndexer.exe", 5204, 700, 10},
+    {"RtBackup.exe", 6412, 4120, 4},
 };
 
 static uint32_t next_tid(struct sim_world *w)
@@ -313,8 +405,8 @@ static uint32_t next_tid(struct sim_world *w)
     return w->next_tid;
 }
 
-int sim_world_new(struct sim_kernel *k, enum sim_world_kind kind, uint64_t seed,
-                  uint32_t threads, struct sim_world **out)
+int sim_world_new(struct sim_kernel *k, enum sim_world_kind kind, uint64_t seed, uint32_t threads,
+                  struct sim_world **out)
 {
     if (!k || !out || k->ncpus < 2 || threads < 16 || threads > 4096)
         return KD_ERR_ARG;
@@ -341,7 +433,10 @@ int sim_world_new(struct sim_kernel *k, enum sim_world_kind kind, uint64_t seed,
         st = add_waiter(w, k, sys, next_tid(w), T_STRESS, 0);
     for (; st == KD_OK && made < nsys; made++) {
         uint32_t r = rnd(w, 20);
-        uint32_t tm = r < 10 ? T_SYS_WORKER : r < 14 ? T_SYS_NTFS : r < 17 ? T_SYS_QL2300 : T_SYS_MYDRV;
+        uint32_t tm = r < 10   ? T_SYS_WORKER
+                      : r < 14 ? T_SYS_NTFS
+                      : r < 17 ? T_SYS_QL2300
+                               : T_SYS_MYDRV;
         st = add_waiter(w, k, sys, next_tid(w), tm, w->tmpls[tm].max_depth);
     }
     /* User processes share the rest by weight; the last takes what is left. */
@@ -353,7 +448,8 @@ int sim_world_new(struct sim_kernel *k, enum sim_world_kind kind, uint64_t seed,
         uint32_t p, share = nuser * procs[i].weight / weights;
         share = i + 1 == nprocs ? threads - made : share ? share : 1;
         st = sim_threads_add_process(k, procs[i].pid, procs[i].name, procs[i].parent, true, &p);
-        if (st == KD_OK && kind == SIM_WORLD_MINIFILTER && strcmp(procs[i].name, "RtBackup.exe") == 0) {
+        if (st == KD_OK && kind == SIM_WORLD_MINIFILTER &&
+            strcmp(procs[i].name, "RtBackup.exe") == 0) {
             st = add_mover(w, k, p, next_tid(w), T_MF_VICTIM, true);
             share--, made++;
         }
@@ -403,7 +499,8 @@ int sim_world_plan(struct sim_world *w, struct sim_kernel *k, uint64_t tick)
     /* A few drifting waiters per tick (quiet), all stress waiters in `stress`. */
     size_t drift = w->kind == SIM_WORLD_STRESS ? w->nwaiters : 3;
     for (size_t i = 0; i < drift && w->nwaiters; i++) {
-        struct sim_waiter *wt = &w->waiters[w->kind == SIM_WORLD_STRESS ? i : rnd(w, (uint32_t)w->nwaiters)];
+        struct sim_waiter *wt =
+            &w->waiters[w->kind == SIM_WORLD_STRESS ? i : rnd(w, (uint32_t)w->nwaiters)];
         uint32_t old = wt->depth;
         if (wt->tmpl == T_STRESS) {
             uint32_t max = deepest(w, k, T_STRESS, wt->thread, 0x100 + rnd(w, 0x500));
@@ -477,8 +574,7 @@ int sim_world_call(struct sim_world *w, struct sim_kernel *k, struct sim_mover *
             if (m->terminal_at) {
                 uint32_t j = m->ncalls - m->terminal_at;
                 c = te->outer[j < te->nouter ? j : te->nouter - 1];
-            } else if (i % cy->nouter == 7 && top &&
-                       top->sp - th->stack_limit < DF_TERMINAL_ROOM) {
+            } else if (i % cy->nouter == 7 && top && top->sp - th->stack_limit < DF_TERMINAL_ROOM) {
                 /* Right after the DSM's send routine with little room left: into the miniport. */
                 m->terminal_at = m->ncalls;
                 c = te->outer[0];

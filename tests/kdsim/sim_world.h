@@ -24,11 +24,11 @@ enum sim_world_kind {
 struct sim_mover {
     uint32_t thread;
     uint16_t cpu;
-    bool victim;      /* the crash scenario's thread */
-    uint32_t tmpl;    /* template of a stress worker */
-    uint32_t target;  /* chain positions wanted at the end of this tick */
-    uint32_t laid;    /* chain positions laid completely */
-    uint32_t terminal_at; /* doublefault victim: chain position where the miniport part starts */
+    bool victim;            /* the crash scenario's thread */
+    uint32_t tmpl;          /* template of a stress worker */
+    uint32_t target;        /* chain positions wanted at the end of this tick */
+    uint32_t laid;          /* chain positions laid completely */
+    uint32_t terminal_at;   /* doublefault victim: chain position where the miniport part starts */
     struct sim_call *calls; /* the chain decided so far */
     uint32_t ncalls, cap;
 };
@@ -65,8 +65,8 @@ int sim_world_kind_of(const char *name, enum sim_world_kind *kind);
 /* Populates k for the scenario: processes, `threads` threads, their stacks,
  * running movers on processors 0..ncpus-2 (the last processor stays idle and
  * reports break-ins). */
-int sim_world_new(struct sim_kernel *k, enum sim_world_kind kind, uint64_t seed,
-                  uint32_t threads, struct sim_world **out);
+int sim_world_new(struct sim_kernel *k, enum sim_world_kind kind, uint64_t seed, uint32_t threads,
+                  struct sim_world **out);
 void sim_world_free(struct sim_world *w);
 
 /* Start of a tick: drifts some waiting threads (re-laid at once) and sets

@@ -24,8 +24,14 @@ static uint64_t rd64(uint64_t a)
     return kd_le64(b);
 }
 
-static uint32_t rd32(uint64_t a) { return (uint32_t)rd64(a); }
-static uint16_t rd16(uint64_t a) { return (uint16_t)rd64(a); }
+static uint32_t rd32(uint64_t a)
+{
+    return (uint32_t)rd64(a);
+}
+static uint16_t rd16(uint64_t a)
+{
+    return (uint16_t)rd64(a);
+}
 
 static int rd(uint64_t a, void *buf, uint32_t len)
 {
@@ -84,9 +90,10 @@ static void test_version_and_kdbg(void)
         "KDBG.OffsetKThreadApcProcess",   "KDBG.OffsetKThreadState",
         "KDBG.OffsetPrcbCurrentThread",   "KDBG.OffsetPrcbDpcStack",
         "KDBG.OffsetPrcbIsrStack"};
-    static const char *const fields[] = {"KTHREAD.InitialStack", "KTHREAD.KernelStack",
-                                         "KTHREAD.ApcState.Process", "KTHREAD.State",
-                                         "KPRCB.CurrentThread", "KPRCB.DpcStack", "KPRCB.IsrStack"};
+    static const char *const fields[] = {
+        "KTHREAD.InitialStack", "KTHREAD.KernelStack", "KTHREAD.ApcState.Process",
+        "KTHREAD.State",        "KPRCB.CurrentThread", "KPRCB.DpcStack",
+        "KPRCB.IsrStack"};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         uint32_t at = 0, want = 0;
         CHECK_EQ(sim_profile_lookup(names[i], &at), KD_OK);
@@ -228,7 +235,7 @@ static void test_pdata_and_unwind(void)
         CHECK_EQ(frame_size(base, f->unwind, &mf), f->full.full_size);
         int want_mf = strcmp(fns[i][1], "KiDoubleFaultAbort") == 0       ? 1
                       : strcmp(fns[i][1], "KiSystemServiceCopyEnd") == 0 ? 0
-                                                                          : -1;
+                                                                         : -1;
         CHECK_EQ(mf, want_mf);
     }
 }
@@ -246,10 +253,11 @@ static void test_idt_tss_pcr(void)
         uint64_t idt = kd_le64(sr + 0x68), gate = idt + 8 * 16;
         uint8_t g[16];
         CHECK_EQ(rd(gate, g, 16), KD_OK);
-        uint64_t handler = kd_le16(g) | (uint64_t)kd_le16(g + 6) << 16 | (uint64_t)kd_le32(g + 8) << 32;
+        uint64_t handler =
+            kd_le16(g) | (uint64_t)kd_le16(g + 6) << 16 | (uint64_t)kd_le32(g + 8) << 32;
         CHECK_EQ(handler, df);
-        CHECK_EQ(g[4] & 7, 1);    /* IST 1 */
-        CHECK_EQ(g[5], 0x8E);     /* present interrupt gate */
+        CHECK_EQ(g[4] & 7, 1); /* IST 1 */
+        CHECK_EQ(g[5], 0x8E);  /* present interrupt gate */
         CHECK_EQ(kd_le16(g + 2), 0x10);
         CHECK_EQ(rd(idt + 2 * 16 + 4, g, 1), KD_OK);
         CHECK_EQ(g[0] & 7, 3); /* NMI on IST 3 */

@@ -21,7 +21,10 @@ static uint64_t rd64(uint64_t a)
     return kd_le64(b);
 }
 
-static uint32_t rd32(uint64_t a) { return (uint32_t)rd64(a); }
+static uint32_t rd32(uint64_t a)
+{
+    return (uint32_t)rd64(a);
+}
 
 /* ---- an unwinder that knows only target memory ----------------------------------- */
 
@@ -73,7 +76,10 @@ static int unwind_step(uint64_t rip, uint64_t sp, struct step *s)
         for (int i = 0; i < u[2];) {
             uint8_t at = u[4 + 2 * i], op = u[5 + 2 * i] & 15, info = u[5 + 2 * i] >> 4;
             bool in = all || at <= off - begin;
-            int slots = op == 1 ? (info ? 3 : 2) : op == 4 || op == 8 ? 2 : op == 5 || op == 9 ? 3 : 1;
+            int slots = op == 1              ? (info ? 3 : 2)
+                        : op == 4 || op == 8 ? 2
+                        : op == 5 || op == 9 ? 3
+                                             : 1;
             if (in && op == 0)
                 s->size += 8;
             if (in && op == 1)
@@ -219,11 +225,11 @@ static void test_doublefault_sequence(void)
     CHECK_EQ(rip, df);
     const struct sim_thread *v = &k->threads[tr->crash_thread];
     CHECK_EQ(sc.thread, v->ethread);
-    CHECK_EQ(rd64(rsp), 0);             /* error code */
+    CHECK_EQ(rd64(rsp), 0); /* error code */
     CHECK_EQ(rd64(rsp + 8), tr->fault_rip);
-    CHECK_EQ(rd64(rsp + 0x10), 0x10);   /* CS */
+    CHECK_EQ(rd64(rsp + 0x10), 0x10); /* CS */
     CHECK_EQ(rd64(rsp + 0x20), tr->fault_rsp);
-    CHECK_EQ(rd64(rsp + 0x28), 0x18);   /* SS */
+    CHECK_EQ(rd64(rsp + 0x28), 0x18); /* SS */
     CHECK(tr->fault_rsp < v->stack_limit);
     CHECK_EQ(rd64(v->ethread + 0x30), v->stack_limit);
     CHECK(rsp + 0x30 == k->cpu[0].ist_top[1]);
@@ -241,7 +247,8 @@ static void test_doublefault_sequence(void)
     context(0, &rip, &rsp, &rcx);
     CHECK_EQ(rcx, 0x7F);
     CHECK_EQ(rd64(rsp + 0x28), tr->fault_rip); /* Arg4 on the stack */
-    CHECK(sim_images_fn_at(&k->im, rd64(rsp)) == &k->im.fns[sim_kernel_fn(k, "nt", "KiBugCheckDispatch")]);
+    CHECK(sim_images_fn_at(&k->im, rd64(rsp)) ==
+          &k->im.fns[sim_kernel_fn(k, "nt", "KiBugCheckDispatch")]);
     CHECK_EQ(walk_against(rip, rsp, v->stack.f, v->stack.n), v->stack.n);
     /* 3: the kernel's own break, after DEBUG_IO. */
     CHECK_EQ(g_t.ops->restore_breakpoint(g_t.ctx, h_kbe), KD_OK);
@@ -328,7 +335,8 @@ static void test_bugcheck_shallow(void)
     const struct sim_kernel *k = sim_scenario_kernel(sim_target_scenario(t));
     const struct sim_truth *tr = sim_scenario_truth(sim_target_scenario(t));
     uint32_t h;
-    CHECK_EQ(g_t.ops->write_breakpoint(g_t.ctx, sim_images_addr(&k->im, "nt", "KeBugCheckEx"), &h), KD_OK);
+    CHECK_EQ(g_t.ops->write_breakpoint(g_t.ctx, sim_images_addr(&k->im, "nt", "KeBugCheckEx"), &h),
+             KD_OK);
     struct kd_state_change sc;
     uint64_t rip, rsp, rcx;
     CHECK_EQ(g_t.ops->resume(g_t.ctx, DBG_CONTINUE), KD_OK);
@@ -433,7 +441,8 @@ static void test_strict_int3(void)
     /* Not stepped over: the hard-coded int3 stops the CPU again at once. */
     CHECK_EQ(g_t.ops->resume(g_t.ctx, DBG_CONTINUE), KD_OK);
     CHECK_EQ(g_t.ops->wait_event(g_t.ctx, 0, &sc), KD_OK);
-    CHECK_EQ(sc.u.exception.address, sim_scenario_kernel(sim_target_scenario(t))->breakpoint_with_status);
+    CHECK_EQ(sc.u.exception.address,
+             sim_scenario_kernel(sim_target_scenario(t))->breakpoint_with_status);
     /* SetContext(Rip + 1), as WinDbg does, lets it run. */
     context(1, &rip, &rsp, NULL);
     uint8_t b[8];

@@ -284,7 +284,8 @@ static void test_crash_over_the_wire(void)
     CHECK(io.text_len > 40 && contains(io.data, io.text_len, "Fatal System Error: 0x0000007f"));
     CHECK_EQ(h.rx[before + 1].type, KD_PACKET_TYPE_KD_STATE_CHANGE64);
     kd_api_state_decode(h.rx[before + 1].data, h.rx[before + 1].len, &sc);
-    CHECK_EQ(sc.program_counter, sim_scenario_kernel(sim_target_scenario(h.t))->breakpoint_with_status);
+    CHECK_EQ(sc.program_counter,
+             sim_scenario_kernel(sim_target_scenario(h.t))->breakpoint_with_status);
     struct kd_report_amd64 r;
     kd_api_state_report_amd64(&sc, &r);
     CHECK_EQ(r.instruction_stream[0], 0xCC);
@@ -313,7 +314,8 @@ static void test_windbg_requests_from_capture(void)
         struct kd_manip req, rep;
         if (kd_api_manip_decode(p.pkt.payload, p.pkt.count, &req) != KD_OK)
             continue;
-        if (req.api == DbgKdContinueApi || req.api == DbgKdContinueApi2 || req.api == DbgKdRebootApi)
+        if (req.api == DbgKdContinueApi || req.api == DbgKdContinueApi2 ||
+            req.api == DbgKdRebootApi)
             continue; /* the session's end; kdsim stays stopped for the next request */
         asked++;
         if (request(&h, &req, &rep) == KD_OK && rep.api == req.api)
@@ -362,9 +364,14 @@ static void test_impairments(void)
 
 static void test_kdnet_handshake(void)
 {
-    struct sim_wire_config wc = {.kdnet = true, .kdnet_key = "1.2.3.4", .host_ip = {127, 0, 0, 1},
-                                 .host_port = 50000, .target_ip = {127, 0, 0, 1},
-                                 .target_port = 50001, .tick_ms = 16, .seed = 5};
+    struct sim_wire_config wc = {.kdnet = true,
+                                 .kdnet_key = "1.2.3.4",
+                                 .host_ip = {127, 0, 0, 1},
+                                 .host_port = 50000,
+                                 .target_ip = {127, 0, 0, 1},
+                                 .target_port = 50001,
+                                 .tick_ms = 16,
+                                 .seed = 5};
     struct host h;
     CHECK_EQ(host_new(&h, "idle", &wc), 0);
     uint8_t ck[32], plain[KDNET_MAX_UDP], body[KDNET_RESPONSE_BODY], dgram[1024];
@@ -386,7 +393,8 @@ static void test_kdnet_handshake(void)
     memset(resp.host_nonce, 0x5A, 32);
     kdnet_response_build(&resp, body);
     CHECK_EQ(kdnet_seal(&ctl, dg.version, KDNET_CHANNEL_CONTROL, dg.seq, true, body, sizeof(body),
-                        dgram, sizeof(dgram), &used), KD_OK);
+                        dgram, sizeof(dgram), &used),
+             KD_OK);
     sim_wire_input(h.w, h.now, dgram, used);
     kdnet_keys_data(ck, body, &data);
     /* First data datagram: the connection check with our IPv4. */
@@ -399,7 +407,8 @@ static void test_kdnet_handshake(void)
     /* Break-in datagram: the state change comes back sealed, KDNET ids. */
     uint8_t b = KD_BREAKIN_BYTE;
     CHECK_EQ(kdnet_seal(&data, dg.version, KDNET_CHANNEL_DATA, 1, true, &b, 1, dgram, sizeof(dgram),
-                        &used), KD_OK);
+                        &used),
+             KD_OK);
     sim_wire_input(h.w, h.now, dgram, used);
     CHECK_EQ(sim_wire_next_out(h.w, h.now, &d, &len), KD_OK);
     CHECK_EQ(kdnet_open(&data, d, len, plain, sizeof(plain), &dg), KD_OK);
@@ -409,7 +418,8 @@ static void test_kdnet_handshake(void)
     CHECK_EQ(pkt.id, 0);
     /* A replayed datagram is ignored. */
     CHECK_EQ(kdnet_seal(&data, dg.version, KDNET_CHANNEL_DATA, 1, true, &b, 1, dgram, sizeof(dgram),
-                        &used), KD_OK);
+                        &used),
+             KD_OK);
     sim_wire_input(h.w, h.now, dgram, used);
     CHECK_EQ(sim_wire_next_out(h.w, h.now, &d, &len), KD_ERR_NOTFOUND);
     host_free(&h);
