@@ -44,8 +44,13 @@ static enum mon_stop_kind classify(struct monitor *m, const struct kd_state_chan
     if (m->bp_bc.armed && (pc == m->bp_bc.addr || at == m->bp_bc.addr))
         return MON_STOP_KEBUGCHECKEX;
     uint64_t bws = kdbg_get(&m->kdbg, KDBG_BREAKPOINT_WITH_STATUS);
-    if (answering_breakin || sc->u.exception.code != STATUS_BREAKPOINT || !bws ||
-        (pc != bws && at != bws))
+    if (sc->u.exception.code != STATUS_BREAKPOINT || !bws || (pc != bws && at != bws))
+        return MON_STOP_NONE;
+    /* Once KeBugCheckEx or the double fault was seen, the bugcheck break may
+     * come as the answer to a sampling break-in (both stop here): ask RCX.
+     * Before that, an answer to our break-in is one, without the cost. */
+    unsigned crashing = (1u << MON_STOP_DOUBLE_FAULT) | (1u << MON_STOP_KEBUGCHECKEX);
+    if (answering_breakin && !(m->crash.stops & crashing))
         return MON_STOP_NONE;
     uint64_t status;
     if (!break_status(m, sc->processor, &status))

@@ -96,6 +96,12 @@ void monitor_free(struct monitor *m)
 }
 
 bool monitor_stopped(const struct monitor *m) { return m->stopped; }
+
+void monitor_retarget(struct monitor *m, const struct kd_target *t, bool stopped)
+{
+    m->t = *t; /* m->um and every reader point at m->t */
+    m->stopped = stopped;
+}
 const struct mon_snapshot *monitor_snapshot(const struct monitor *m) { return &m->snap; }
 const struct mon_crash *monitor_crash(const struct monitor *m)
 {

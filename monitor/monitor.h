@@ -152,6 +152,11 @@ int monitor_attach(struct monitor *m, const struct kd_state_change *stop);
  * reported through *other = true. */
 int monitor_break_in(struct monitor *m, int timeout_ms, bool *other);
 
+/* The link came back (reconnected): go on with this target, which is
+ * stopped (`stopped`) or running. Breakpoint handles stay valid: they live
+ * in the target, not in the link. */
+void monitor_retarget(struct monitor *m, const struct kd_target *t, bool stopped);
+
 /* Let the stopped target run again. */
 int monitor_resume(struct monitor *m);
 

@@ -41,9 +41,33 @@ static void on_event(void *user, const struct mon_event *ev)
     watch_out_event(user, ev);
 }
 
-/* The session loop shared by live and replayed targets. */
-int watch_loop(const struct watch_options *o, struct monitor *m, const struct kd_target *t,
-               struct watch_out *out, const struct kd_state_change *first)
+static bool link_error(int rc) { return rc == KD_ERR_CLOSED || rc == KD_ERR_IO; }
+
+/* The link dropped: reconnect for up to WATCH_RELINK_MS, then go on with
+ * the target stopped (resumed by the caller). */
+#define WATCH_RELINK_MS 15000
+static bool relink(struct monitor *m, struct kd_target *t, struct watch_out *out,
+                   const struct watch_relink *rl)
+{
+    if (!rl)
+        return false;
+    watch_out_status(out, "link lost: reconnecting (up to %d s) ...", WATCH_RELINK_MS / 1000);
+    uint64_t until = mono_ms() + WATCH_RELINK_MS;
+    while (mono_ms() < until && !watch_signal) {
+        if (rl->fn(rl->user, t) == KD_OK) {
+            monitor_retarget(m, t, true);
+            watch_out_status(out, "link back: the session goes on");
+            return true;
+        }
+        watch_out_idle(out, 500);
+    }
+    return false;
+}
+
+/* The live session loop. */
+int watch_loop(const struct watch_options *o, struct monitor *m, struct kd_target *t,
+               struct watch_out *out, const struct kd_state_change *first,
+               const struct watch_relink *rl)
 {
     int status = 0;
     int rc = monitor_attach(m, first);
@@ -84,12 +108,16 @@ int watch_loop(const struct watch_options *o, struct monitor *m, const struct kd
         if (now >= next) {
             bool other = false;
             rc = monitor_break_in(m, 5000, &other);
+            if (link_error(rc) && relink(m, t, out, rl))
+                rc = KD_OK; /* stopped again by the reconnect */
             if (rc != KD_OK) {
                 watch_out_error(out, "break-in failed: %s", kd_status_str(rc));
                 break;
             }
             rc = monitor_sample(m);
             if (rc == KD_OK && !other)
+                rc = monitor_resume(m);
+            if (link_error(rc) && relink(m, t, out, rl))
                 rc = monitor_resume(m);
             next = now + (uint64_t)o->interval_ms;
             if (other) {
@@ -110,6 +138,10 @@ int watch_loop(const struct watch_options *o, struct monitor *m, const struct kd
         watch_out_idle(out, 0);
         if (w == KD_ERR_TIMEOUT)
             continue;
+        if (link_error(w) && relink(m, t, out, rl)) {
+            rc = monitor_resume(m);
+            continue;
+        }
         if (w != KD_OK) {
             watch_out_error(out, "link lost: %s", kd_status_str(w));
             why = "link lost";
@@ -130,6 +162,8 @@ int watch_loop(const struct watch_options *o, struct monitor *m, const struct kd
     watch_out_ended(out, why);
     watch_out_final(out, monitor_snapshot(m), c);
     int drc = monitor_detach(m, why);
+    if (link_error(drc) && relink(m, t, out, rl))
+        drc = monitor_detach(m, why);
     if (drc != KD_OK) {
         watch_out_error(out, "could not detach cleanly: %s", kd_status_str(drc));
         status = 1;
@@ -139,6 +173,45 @@ int watch_loop(const struct watch_options *o, struct monitor *m, const struct kd
     if (watch_out_failed_threshold(out, monitor_snapshot(m)))
         status = 3;
     return status;
+}
+
+struct live_link {
+    const struct watch_options *o;
+    struct transport *tr;
+    struct session *s;
+    struct recorder *rec;
+    struct watch_out *out;
+};
+
+
+/* Opens the link again and stops the target: a new transport and session. */
+static int live_relink(void *user, struct kd_target *t)
+{
+    struct live_link *l = user;
+    char err[TRANSPORT_ERR_SIZE];
+    struct transport *tr;
+    struct session *s;
+    if (transport_open(l->o->uri, &tr, err) != KD_OK)
+        return KD_ERR_IO;
+    if (l->rec)
+        transport_set_tap(tr, recorder_tap, l->rec);
+    struct session_config scfg = {.on_print = on_print, .user = l->out};
+    struct kd_state_change sc;
+    if (session_new(tr, &scfg, &s) != KD_OK) {
+        transport_free(tr);
+        return KD_ERR_NOMEM;
+    }
+    if (session_connect(s, 3000, &sc) != KD_OK) {
+        session_free(s);
+        transport_free(tr);
+        return KD_ERR_TIMEOUT;
+    }
+    session_free(l->s);
+    transport_free(l->tr);
+    l->s = s;
+    l->tr = tr;
+    *t = session_target(s);
+    return KD_OK;
 }
 
 int watch_run(const struct watch_options *o)
@@ -200,7 +273,11 @@ int watch_run(const struct watch_options *o)
         goto out_free;
     transport_describe(tr, desc, sizeof desc); /* now with the peer (KDNET: after the handshake) */
     watch_out_link(out, desc);
-    status = watch_loop(o, m, &t, out, &first);
+    struct live_link link = {.o = o, .tr = tr, .s = s, .rec = rec, .out = out};
+    struct watch_relink rl = {live_relink, &link};
+    status = watch_loop(o, m, &t, out, &first, &rl);
+    tr = link.tr; /* replaced if the link was reopened */
+    s = link.s;
     if (rec && recorder_status(rec) != KD_OK)
         watch_out_error(out, "recording %s: %s", o->record, recorder_error(rec));
 out_free:

@@ -30,11 +30,18 @@ struct monitor;
 struct watch_out;
 struct kd_state_change;
 
-/* The session loop shared by live and replayed targets: attach (the target
- * is stopped by `first`), sample every interval, handle stops, detach.
- * Returns the exit status. */
-int watch_loop(const struct watch_options *o, struct monitor *m, const struct kd_target *t,
-               struct watch_out *out, const struct kd_state_change *first);
+/* Reconnects a lost link: on success *t is the new target, stopped. */
+struct watch_relink {
+    int (*fn)(void *user, struct kd_target *t);
+    void *user;
+};
+
+/* The live session loop: attach (the target is stopped by `first`), sample
+ * every interval, handle stops, detach; a link that drops is reconnected
+ * through rl (may be NULL) and the session goes on. Returns the exit status. */
+int watch_loop(const struct watch_options *o, struct monitor *m, struct kd_target *t,
+               struct watch_out *out, const struct kd_state_change *first,
+               const struct watch_relink *rl);
 
 /* Runs the whole session; returns the exit status (0 ok, 1 failure, 2 usage,
  * 3 headroom fell under --fail-below). */

@@ -69,4 +69,51 @@ rc=$?
 [ $rc = 0 ] && grep -q "detached (interrupted)" "$dir/i.txt" && ok sigint_exit_clean ||
     fail sigint_exit_clean "exit $rc: $(tail -n 2 "$dir/i.txt")"
 clean sigint_clean_detach
+# waits (bounded) until something listens on TCP port $1 (from /proc/net/tcp)
+wait_listen() {
+    hex=$(printf '%04X' "$1")
+    i=0
+    while [ $i -lt 200 ]; do
+        grep -qi ":$hex 00000000:0000 0A" /proc/net/tcp 2>/dev/null && return 0
+        i=$((i + 1))
+        sleep 0.05
+    done
+    return 1
+}
+
+# a dropped link (the TCP relay in between dies and comes back): kdwatch
+# reconnects, goes on, and still detaches cleanly
+if command -v socat >/dev/null 2>&1; then
+    "$build/kdsim" --scenario stress --threads 32 --seed 4 --listen "unix:$dir/d.sock" >"$dir/sim.log" 2>&1 &
+    sim=$!
+    i=0
+    while [ $i -lt 200 ] && ! grep -q listening "$dir/sim.log"; do i=$((i + 1)); sleep 0.05; done
+    rport=$((port + 1))
+    socat "TCP-LISTEN:$rport,reuseaddr,nodelay" "UNIX-CONNECT:$dir/d.sock" &
+    relay=$!
+    wait_listen $rport
+    "$build/kdwatch" watch "tcp:127.0.0.1:$rport" --text --interval 200 --duration 5 >"$dir/d.txt" 2>&1 &
+    kw=$!
+    i=0
+    while [ $i -lt 300 ] && ! grep -q ' sample 3:' "$dir/d.txt"; do i=$((i + 1)); sleep 0.05; done
+    kill $relay
+    wait $relay 2>/dev/null
+    socat "TCP-LISTEN:$rport,reuseaddr,nodelay" "UNIX-CONNECT:$dir/d.sock" &
+    relay=$!
+    wait_listen $rport
+    wait $kw
+    rc=$?
+    kill $relay 2>/dev/null
+    if [ $rc = 0 ] && grep -q "link back" "$dir/d.txt" && grep -q "detached (duration reached)" "$dir/d.txt"; then
+        ok dropped_link_reconnects
+    else
+        fail dropped_link_reconnects "exit $rc: $(tail -n 3 "$dir/d.txt")"
+    fi
+    kill -TERM $sim
+    wait $sim 2>/dev/null
+    grep -q "0 breakpoints still in memory" "$dir/sim.log" && ok dropped_link_clean_detach ||
+        fail dropped_link_clean_detach "$(tail -n 2 "$dir/sim.log")"
+else
+    fail dropped_link_reconnects "socat is not installed (apt-get install socat)"
+fi
 exit $status

@@ -101,7 +101,15 @@ static int emit_link(struct sim_wire *w, uint64_t now, const struct kd_link_out 
 /* Hands the next queued data packet to the link when nothing is in flight. */
 static int pump(struct sim_wire *w, uint64_t now)
 {
-    if (kd_link_busy(&w->link) || !w->qcount)
+    if (kd_link_busy(&w->link))
+        return KD_OK;
+    if (w->relink) {
+        /* As KDCOM after losing the debugger: ids back to the start, sync bit set. */
+        w->relink = false;
+        kd_link_init(&w->link, KD_LINK_TARGET, w->cfg.kdnet ? KD_LINK_KDNET : KD_LINK_SERIAL);
+        sim_wire_log(w, "link restarted (--reset-after)");
+    }
+    if (!w->qcount)
         return KD_OK;
     const struct sim_wire_pkt *p = &w->q[w->qhead];
     struct kd_link_out o;
@@ -113,11 +121,8 @@ static int pump(struct sim_wire *w, uint64_t now)
     w->ack_due = now + ACK_TIMEOUT_MS;
     if ((st = emit_link(w, now, &o, 1)) != KD_OK)
         return st;
-    if (w->cfg.reset_after && ++w->data_sent == w->cfg.reset_after && !w->reset_sent) {
-        w->reset_sent = true; /* a resynchronisation the host has to survive */
-        if (kd_link_reset(&w->link, &o) == KD_OK)
-            st = emit_link(w, now, &o, 1);
-    }
+    if (w->cfg.reset_after && ++w->data_sent == w->cfg.reset_after)
+        w->relink = true; /* after this packet's ACK */
     return st;
 }
 

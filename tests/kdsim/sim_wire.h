@@ -11,8 +11,8 @@
  * Read/WriteVirtualMemory, Read/WriteControlSpace, Get/SetContext(Ex),
  * Write/RestoreBreakPoint, SwitchProcessor) until Continue/Continue2. Like
  * a real kernel it never steps over an int3 itself (sim_target strict_int3).
- * Impairments (corrupt, drop, dup, delay, baud, reset) apply to what it
- * sends, from a seeded generator. */
+ * Impairments (corrupt, drop, dup, delay, baud) apply to what it sends, from
+ * a seeded generator; reset_after restarts its link ids once. */
 #ifndef SIM_WIRE_H
 #define SIM_WIRE_H
 

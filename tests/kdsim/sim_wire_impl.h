@@ -39,7 +39,7 @@ struct sim_wire {
     uint64_t poke_due;  /* KDNET: next poke */
     uint64_t rng;
     uint64_t data_sent;
-    bool reset_sent;
+    bool relink;            /* restart the link ids when the pending packet is through */
     struct sim_wire_pkt *q; /* ring of SIM_WIRE_QUEUE */
     size_t qhead, qcount;
     struct sim_wire_unit units[SIM_WIRE_UNITS];

@@ -362,6 +362,30 @@ static void test_impairments(void)
     host_free(&h);
 }
 
+/* reset_after: the target restarts its link ids as KDCOM does after losing
+ * its debugger; the host's next request looks like a duplicate to it until
+ * the host resynchronises with RESET. */
+static void test_link_restart(void)
+{
+    struct sim_wire_config rc = {.tick_ms = 16, .reset_after = 2};
+    struct host h;
+    CHECK_EQ(host_new(&h, "idle", &rc), 0);
+    CHECK(connect_host(&h) != NULL); /* data packet 1 */
+    struct kd_manip req, rep;
+    kd_api_manip_req_get_version(&req);
+    CHECK_EQ(request(&h, &req, &rep), KD_OK); /* data packet 2: the link restarts after it */
+    kd_api_manip_req_read_virtual(&req, 0xfffff80535a00000ull, 2);
+    CHECK(request(&h, &req, &rep) != KD_OK); /* dropped as a duplicate, but ACKed */
+    struct kd_link_out o;
+    kd_link_reset(&h.link, &o);
+    to_target(&h, &o, 1);
+    pump(&h);
+    CHECK_EQ(request(&h, &req, &rep), KD_OK);
+    CHECK_EQ(h.rx[h.nrx - 1].id, 0x80800800u); /* the restarted target's first id */
+    CHECK(rep.data_len == 2 && rep.data[0] == 'M');
+    host_free(&h);
+}
+
 static void test_kdnet_handshake(void)
 {
     struct sim_wire_config wc = {.kdnet = true,
@@ -432,6 +456,7 @@ int main(void)
     RUN(test_crash_over_the_wire);
     RUN(test_windbg_requests_from_capture);
     RUN(test_impairments);
+    RUN(test_link_restart);
     RUN(test_kdnet_handshake);
     return check_summary("test_kdsim_wire");
 }
