@@ -5,7 +5,9 @@
 #include "breakdown.h"
 #include "kd_status.h"
 #include "monitor_impl.h"
+#include "kd_le.h"
 #include "symbols.h"
+#include "unwind_x64.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,8 +34,63 @@ static bool is_running(const struct monitor *m, const struct mon_thread *r)
     return false;
 }
 
-/* The drivers on a near thread's stack top: return addresses found by a
- * bounded scan upward from sp (cheap: one read), shown in the details view. */
+#define SAMPLER_SWITCH_RETURN 0x38 /* KSWITCH_FRAME.Return: KernelStack points at the frame */
+#define SAMPLER_SWITCH_SIZE 0x40
+#define SAMPLER_UNWIND_READS 24    /* a details unwind costs at most this many reads */
+
+static void note_driver(struct monitor *m, struct mon_thread *r, uint64_t va)
+{
+    struct module *mod = modules_find(m->mods, va);
+    if (r->top_driver[0] || !mod)
+        return;
+    char name[MON_MODULE_LEN];
+    symbols_module_name(m->mods, mod, m->ver.kern_base, name, sizeof name);
+    if (!breakdown_is_system_module(name))
+        monitor_copy(r->top_driver, sizeof r->top_driver, name);
+}
+
+/* A waiting thread's frames, unwound with the images' unwind data from the
+ * context-switch frame KernelStack points at (its Return is the caller of
+ * the switch). false when that does not look right: then the scan decides. */
+static bool unwind_waiting(struct monitor *m, struct mon_thread *r, const uint8_t *top, uint32_t got)
+{
+    if (r->running || got < SAMPLER_SWITCH_SIZE)
+        return false;
+    uint64_t ret = kd_le64(top + SAMPLER_SWITCH_RETURN);
+    if (!m->lookup.is_code || m->lookup.is_code(m->lookup.user, ret) != 1)
+        return false;
+    struct unwind_params p;
+    unwind_params_init(&p, &m->t, &m->lookup);
+    unwind_params_add_stack(&p, r->stack_limit, r->stack_base);
+    p.max_frames = MON_THREAD_FRAMES;
+    p.max_reads = SAMPLER_UNWIND_READS;
+    struct unwind_x64_regs regs;
+    memset(&regs, 0, sizeof regs);
+    regs.gpr[UNWIND_X64_RSP] = r->sp + SAMPLER_SWITCH_SIZE;
+    regs.rip = ret;
+    regs.known = 1u << UNWIND_X64_RSP;
+    struct unwind_trace tr;
+    if (unwind_trace_init(&tr, MON_THREAD_FRAMES) != KD_OK)
+        return false;
+    bool ok = unwind_x64_walk(&p, &regs, &tr) == KD_OK && tr.count >= 2;
+    for (uint32_t i = 0; ok && i < tr.count && r->nframes < MON_THREAD_FRAMES; i++) {
+        struct mon_frame *f = &r->frames[r->nframes++];
+        f->sp = tr.frames[i].sp;
+        f->ret = tr.frames[i].ret;
+        f->size = i ? (uint32_t)(tr.frames[i].sp - tr.frames[i - 1].sp) : 0;
+        symbols_format(&m->t, m->mods, m->ver.kern_base, tr.frames[i].pc, f->symbol,
+                       sizeof f->symbol);
+        note_driver(m, r, tr.frames[i].pc);
+    }
+    unwind_trace_fini(&tr);
+    if (!ok)
+        r->nframes = 0;
+    return ok;
+}
+
+/* The drivers on a near thread's stack top and its last frames for the
+ * details view: unwound from the switch frame when the thread waits, else
+ * return addresses found by a bounded scan upward from sp (one read). */
 static void scan_top(struct monitor *m, struct mon_thread *r)
 {
     uint8_t buf[SAMPLER_SCAN_BYTES];
@@ -45,6 +102,8 @@ static void scan_top(struct monitor *m, struct mon_thread *r)
     r->nframes = 0;
     r->top_driver[0] = 0;
     if (len < 8 || m->t.ops->read_virtual(m->t.ctx, top, buf, len, &got) != KD_OK)
+        return;
+    if (unwind_waiting(m, r, buf, got))
         return;
     uint64_t prev_sp = 0;
     for (uint32_t off = 0; off + 8 <= got && r->nframes < MON_THREAD_FRAMES; off += 8) {
@@ -59,13 +118,7 @@ static void scan_top(struct monitor *m, struct mon_thread *r)
         f->size = prev_sp ? (uint32_t)(f->sp - prev_sp) : 0;
         prev_sp = f->sp;
         symbols_format(&m->t, m->mods, m->ver.kern_base, v, f->symbol, sizeof f->symbol);
-        struct module *mod = modules_find(m->mods, v);
-        if (!r->top_driver[0] && mod) {
-            char name[MON_MODULE_LEN];
-            symbols_module_name(m->mods, mod, m->ver.kern_base, name, sizeof name);
-            if (!breakdown_is_system_module(name))
-                monitor_copy(r->top_driver, sizeof r->top_driver, name);
-        }
+        note_driver(m, r, v);
     }
 }
 
@@ -128,6 +181,8 @@ static int read_one(struct monitor *m, size_t i)
     r->last_ms = monitor_now(m);
     if (pct_left(r) < (unsigned)(2 * m->cfg.near_percent))
         scan_top(m, r);
+    else
+        r->nframes = 0; /* frames are only kept fresh for the threads near their limit */
     threshold(m, r, before, r->size ? (unsigned)((uint64_t)r->min_headroom * 100 / r->size) : 100);
     return KD_OK;
 }

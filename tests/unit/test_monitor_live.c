@@ -181,7 +181,30 @@ TEST(minifilter_reentrancy)
 struct usage_check {
     struct sim_target *sim;
     int samples, mismatches, compared;
+    int unwound, bad_frames;
 };
+
+/* The frames of a sampled row against the frames kdsim has laid now. */
+static void check_frames(struct usage_check *u, const struct sim_kernel *k,
+                         const struct mon_thread *r)
+{
+    if (r->running || r->nframes < 4)
+        return;
+    for (uint32_t ti = 0; ti < k->nthreads; ti++) {
+        const struct sim_thread *th = &k->threads[ti];
+        if (th->ethread != r->kthread)
+            continue;
+        u->unwound++;
+        for (size_t f = 0; f < r->nframes; f++) {
+            bool found = false;
+            for (size_t j = 0; j < th->stack.n; j++)
+                found |= th->stack.f[j].sp == r->frames[f].sp;
+            u->bad_frames += !found;
+            if (f && r->frames[f].sp != r->frames[f - 1].sp + r->frames[f].size)
+                u->bad_frames++;
+        }
+    }
+}
 
 static void on_sample_check(void *user, const struct mon_event *ev)
 {
@@ -204,6 +227,8 @@ static void on_sample_check(void *user, const struct mon_event *ev)
                 if (r->used != row[t])
                     u->mismatches++;
             }
+        if (r->last_ms == ev->snap->time_ms)
+            check_frames(u, k, r);
     }
 }
 
@@ -239,6 +264,10 @@ TEST(stress_usage_matches_truth)
     CHECK_EQ(u.samples, 20);
     CHECK(u.compared >= 20 * 128);
     CHECK_EQ(u.mismatches, 0);
+    /* near threads that wait carry frames unwound from their switch frame:
+     * every frame's stack pointer is one kdsim had laid at that sample */
+    CHECK(u.unwound >= 1);
+    CHECK_EQ(u.bad_frames, 0);
     /* clean detach: no breakpoint of ours left, the target running */
     struct sim_mem_bp bps[8];
     struct sim_kernel *kk = sim_scenario_kernel(sim_target_scenario(u.sim));
