@@ -54,7 +54,11 @@ if [ -s "$dir/left" ] && sort -n -c "$dir/left" 2>/dev/null; then ok live_sorted
     fail live_sorted_by_headroom "LEFT column not ascending: $(tr '\n' ' ' <"$dir/left")"; fi
 # filter by module: only the storage driver's worker threads remain
 t send-keys -t main / && t send-keys -t main -l "ql2300" && t send-keys -t main Enter
-check live_filter 'filter "ql2300"' "ql2300!Ql2xWorkerThread"
+check live_filter "ql2300!Ql2xWorkerThread" 'filter "ql2300"'
+i=0
+while [ $i -lt 200 ] && grep -q "MyDrv!MyDrvWorkerThread" "$dir/screen"; do
+    i=$((i + 1)); sleep 0.05; t capture-pane -p -t main >"$dir/screen"
+done
 if grep -q "MyDrv!MyDrvWorkerThread" "$dir/screen"; then fail live_filter_hides "MyDrv rows still shown"; else
     ok live_filter_hides; fi
 t send-keys -t main Escape
