@@ -54,13 +54,19 @@ if [ -s "$dir/left" ] && sort -n -c "$dir/left" 2>/dev/null; then ok live_sorted
     fail live_sorted_by_headroom "LEFT column not ascending: $(tr '\n' ' ' <"$dir/left")"; fi
 # filter by module: only the storage driver's worker threads remain
 t send-keys -t main / && t send-keys -t main -l "ql2300" && t send-keys -t main Enter
-check live_filter "ql2300!Ql2xWorkerThread" 'filter "ql2300"'
+# the filter is applied once its label shows and the other drivers' rows are gone
 i=0
-while [ $i -lt 200 ] && grep -q "MyDrv!MyDrvWorkerThread" "$dir/screen"; do
-    i=$((i + 1)); sleep 0.05; t capture-pane -p -t main >"$dir/screen"
+while [ $i -lt 300 ]; do
+    t capture-pane -p -t main >"$dir/screen"
+    grep -q 'filter "ql2300"' "$dir/screen" && ! grep -q "MyDrv!MyDrvWorkerThread" "$dir/screen" && break
+    i=$((i + 1)); sleep 0.05
 done
-if grep -q "MyDrv!MyDrvWorkerThread" "$dir/screen"; then fail live_filter_hides "MyDrv rows still shown"; else
-    ok live_filter_hides; fi
+if grep -q 'filter "ql2300"' "$dir/screen" && ! grep -q "MyDrv!MyDrvWorkerThread" "$dir/screen"; then
+    ok live_filter_hides
+else
+    fail live_filter_hides "filter not applied: $(head -c 3000 "$dir/screen")"
+fi
+grep -q "ql2300!Ql2xWorkerThread" "$dir/screen" && ok live_filter_keeps || fail live_filter_keeps "no ql2300 row left"
 t send-keys -t main Escape
 i=0
 while [ $i -lt 300 ]; do
