@@ -88,6 +88,36 @@ static inline int check_summary(const char *name)
     return check_failed_total ? 1 : 0;
 }
 
+/* Writes the hex digits of s (other characters are skipped, so "30 30 ..."
+ * reads as written) as bytes at buf + off; returns off + bytes written. */
+static inline size_t check_hex(uint8_t *buf, size_t off, const char *s)
+{
+    int hi = -1;
+    for (; *s; s++) {
+        int v = (*s >= '0' && *s <= '9') ? *s - '0' : (*s >= 'a' && *s <= 'f') ? *s - 'a' + 10
+                                                     : (*s >= 'A' && *s <= 'F') ? *s - 'A' + 10
+                                                                                : -1;
+        if (v < 0)
+            continue;
+        if (hi < 0) {
+            hi = v;
+            continue;
+        }
+        buf[off++] = (uint8_t)(hi << 4 | v);
+        hi = -1;
+    }
+    return off;
+}
+
+/* A heap copy of exactly n bytes, so ASan catches any read past them. */
+static inline uint8_t *check_dup(const void *p, size_t n)
+{
+    uint8_t *b = malloc(n ? n : 1);
+    if (b && n)
+        memcpy(b, p, n);
+    return b;
+}
+
 /* Where ../shared lives (tests run from the repository root). */
 static inline const char *check_shared_dir(void)
 {

@@ -29,19 +29,10 @@ static size_t unhex(const char *s, uint8_t *out, size_t cap)
     return n;
 }
 
-/* A heap copy of exactly n bytes, so ASan sees any read past the end. */
-static uint8_t *exact(const uint8_t *p, size_t n)
-{
-    uint8_t *b = malloc(n ? n : 1);
-    if (b && n)
-        memcpy(b, p, n);
-    return b;
-}
-
 /* Decodes vec (hex) from an exact heap copy, re-encodes, compares bytes. */
 static void manip_roundtrip(const uint8_t *vec, size_t n, struct kd_manip *m)
 {
-    uint8_t *in = exact(vec, n), out[4096];
+    uint8_t *in = check_dup(vec, n), out[4096];
     size_t used = 99;
     CHECK_EQ(kd_api_manip_decode(in, n, m), KD_OK);
     CHECK_EQ(kd_api_manip_encode(m, out, sizeof out, &used), KD_OK);
@@ -77,7 +68,7 @@ static void test_version_boot_debugger(void)
     uint8_t vec[64], out[KD_API_VERSION_SIZE];
     size_t n = unhex(boot_version_hex, vec, sizeof vec);
     struct kd_version v;
-    uint8_t *in = exact(vec, n);
+    uint8_t *in = check_dup(vec, n);
     CHECK_EQ(n, 0x28);
     CHECK_EQ(kd_api_version_decode(in, n, &v), KD_OK);
     CHECK_EQ(v.major, 0x040F);
@@ -129,7 +120,7 @@ static void test_version_truncated(void)
     size_t n = unhex(boot_version_hex, vec, sizeof vec);
     struct kd_version v;
     for (size_t len = 0; len < n; len++) {
-        uint8_t *in = exact(vec, len);
+        uint8_t *in = check_dup(vec, len);
         CHECK_EQ(kd_api_version_decode(in, len, &v), KD_ERR_TRUNCATED);
         free(in);
     }

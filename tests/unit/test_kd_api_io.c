@@ -4,35 +4,9 @@
 #include "kd_api.h"
 #include "kd_status.h"
 
-/* Writes the hex bytes of s at buf + off; returns off + bytes written. */
-static size_t at(uint8_t *buf, size_t off, const char *s)
-{
-    int hi = -1;
-    for (; *s; s++) {
-        int v = (*s >= '0' && *s <= '9') ? *s - '0' : (*s >= 'a' && *s <= 'f') ? *s - 'a' + 10 : -1;
-        if (v < 0)
-            continue;
-        if (hi < 0) {
-            hi = v;
-            continue;
-        }
-        buf[off++] = (uint8_t)(hi << 4 | v);
-        hi = -1;
-    }
-    return off;
-}
-
-static uint8_t *exact(const uint8_t *p, size_t n)
-{
-    uint8_t *b = malloc(n ? n : 1);
-    if (b && n)
-        memcpy(b, p, n);
-    return b;
-}
-
 static void debug_roundtrip(const uint8_t *vec, size_t n, struct kd_debug_io *d)
 {
-    uint8_t *in = exact(vec, n), out[4096];
+    uint8_t *in = check_dup(vec, n), out[4096];
     size_t used = 0;
     CHECK_EQ(kd_api_io_debug_decode(in, n, d), KD_OK);
     CHECK_EQ(kd_api_io_debug_encode(d, out, sizeof out, &used), KD_OK);
@@ -54,7 +28,7 @@ static void debug_expect(const struct kd_debug_io *d, const uint8_t *vec, size_t
 
 static void file_roundtrip(const uint8_t *vec, size_t n, struct kd_file_io *f)
 {
-    uint8_t *in = exact(vec, n), out[4096];
+    uint8_t *in = check_dup(vec, n), out[4096];
     size_t used = 0;
     CHECK_EQ(kd_api_io_file_decode(in, n, f), KD_OK);
     CHECK_EQ(kd_api_io_file_encode(f, out, sizeof out, &used), KD_OK);
@@ -72,7 +46,7 @@ static void test_print_string(void)
     uint8_t v[128];
     size_t n;
     struct kd_debug_io d;
-    at(v, 0, "30 32 00 00 00 00 00 00 1d 00 00 00 00 00 00 00");
+    check_hex(v, 0, "30 32 00 00 00 00 00 00 1d 00 00 00 00 00 00 00");
     memcpy(v + 0x10, bd_text, 29);
     n = 0x10 + 29;
     CHECK_EQ(kd_api_io_print_string(&d, 0, bd_text, 29), KD_OK);
@@ -85,7 +59,7 @@ static void test_print_string(void)
     CHECK(d.data == v + 0x10);
     CHECK_STR(kd_api_name(d.api), "PrintString");
     /* Junk at 0x0C and a processor survive. */
-    at(v, 0, "30 32 00 00 06 00 01 00 1d 00 00 00 ef be ad de");
+    check_hex(v, 0, "30 32 00 00 06 00 01 00 1d 00 00 00 ef be ad de");
     debug_roundtrip(v, n, &d);
     CHECK_EQ(d.processor, 1);
     CHECK_EQ(d.processor_level, 6);
@@ -95,13 +69,13 @@ static void test_print_string_bounded(void)
 {
     /* LengthOfString 100 but 5 bytes in the packet. */
     uint8_t v[32];
-    size_t n = at(v, 0, "30 32 00 00 00 00 00 00 64 00 00 00 00 00 00 00 68 65 6c 6c 6f");
+    size_t n = check_hex(v, 0, "30 32 00 00 00 00 00 00 64 00 00 00 00 00 00 00 68 65 6c 6c 6f");
     struct kd_debug_io d;
     debug_roundtrip(v, n, &d);
     CHECK_EQ(d.u.print.length, 100);
     CHECK_EQ(d.text_len, 5);
     /* And a shorter length than the payload. */
-    at(v, 8, "02");
+    check_hex(v, 8, "02");
     debug_roundtrip(v, n, &d);
     CHECK_EQ(d.text_len, 2);
     CHECK_EQ(d.data_len, 5);
@@ -110,7 +84,7 @@ static void test_print_string_bounded(void)
 static void test_get_string(void)
 {
     uint8_t v[64];
-    size_t n = at(v, 0, "31 32 00 00 00 00 00 00 04 00 00 00 00 01 00 00 6b 64 3e 20");
+    size_t n = check_hex(v, 0, "31 32 00 00 00 00 00 00 04 00 00 00 00 01 00 00 6b 64 3e 20");
     struct kd_debug_io req, rep;
     CHECK_EQ(kd_api_io_get_string(&req, 0, "kd> ", 4, 0x100), KD_OK);
     debug_expect(&req, v, n);
@@ -119,7 +93,7 @@ static void test_get_string(void)
     CHECK_EQ(req.u.get.read_length, 0x100);
     CHECK_EQ(req.text_len, 4);
     /* Host reply: LengthOfStringRead = 2, text "g\n". */
-    n = at(v, 0, "31 32 00 00 00 00 00 00 04 00 00 00 02 00 00 00 67 0a");
+    n = check_hex(v, 0, "31 32 00 00 00 00 00 00 04 00 00 00 02 00 00 00 67 0a");
     CHECK_EQ(kd_api_io_get_string_reply(&rep, &req, "g\n", 2), KD_OK);
     debug_expect(&rep, v, n);
     CHECK_EQ(kd_api_io_get_string_reply(&rep, &req, "x", 0x101), KD_ERR_LENGTH);
@@ -129,15 +103,15 @@ static void test_debug_io_truncated_unknown(void)
 {
     uint8_t v[4001] = {0};
     struct kd_debug_io d;
-    size_t n = at(v, 0, "30 32 00 00 00 00 00 00 1d 00 00 00 00 00 00 00");
+    size_t n = check_hex(v, 0, "30 32 00 00 00 00 00 00 1d 00 00 00 00 00 00 00");
     for (size_t len = 0; len < n; len++) {
-        uint8_t *in = exact(v, len);
+        uint8_t *in = check_dup(v, len);
         CHECK_EQ(kd_api_io_debug_decode(in, len, &d), KD_ERR_TRUNCATED);
         free(in);
     }
     CHECK_EQ(kd_api_io_debug_decode(v, 4000, &d), KD_OK);
     CHECK_EQ(kd_api_io_debug_decode(v, 4001, &d), KD_ERR_LENGTH);
-    n = at(v, 0, "99 32 00 00 01 02 03 04 05 06 07 08 09 0a 0b 0c 0d");
+    n = check_hex(v, 0, "99 32 00 00 01 02 03 04 05 06 07 08 09 0a 0b 0c 0d");
     debug_roundtrip(v, n, &d);
     CHECK(!d.known);
     CHECK_EQ(d.text_len, 0);
@@ -151,11 +125,11 @@ static void test_debug_io_truncated_unknown(void)
 static size_t create_vec(uint8_t *v)
 {
     memset(v, 0, 0x60);
-    at(v, 0x00, "30 34 00 00 00 00 00 00");
-    at(v, 0x08, "00 00 00 80 80 00 00 00"); /* DesiredAccess GENERIC_READ, attributes */
-    at(v, 0x10, "01 00 00 00 01 00 00 00"); /* ShareAccess, CreateDisposition */
-    at(v, 0x18, "20 00 00 00");             /* CreateOptions */
-    return at(v, 0x40, "5c 00 68 00 61 00 6c 00 2e 00 63 00 68 00 6b 00 00 00");
+    check_hex(v, 0x00, "30 34 00 00 00 00 00 00");
+    check_hex(v, 0x08, "00 00 00 80 80 00 00 00"); /* DesiredAccess GENERIC_READ, attributes */
+    check_hex(v, 0x10, "01 00 00 00 01 00 00 00"); /* ShareAccess, CreateDisposition */
+    check_hex(v, 0x18, "20 00 00 00");             /* CreateOptions */
+    return check_hex(v, 0x40, "5c 00 68 00 61 00 6c 00 2e 00 63 00 68 00 6b 00 00 00");
 }
 
 static void test_create_file_and_reply(void)
@@ -179,14 +153,14 @@ static void test_create_file_and_reply(void)
     kd_api_io_file_reply(&rep, &f, STATUS_NO_SUCH_FILE);
     CHECK_EQ(kd_api_io_file_encode(&rep, out, sizeof out, &used), KD_OK);
     CHECK_EQ(used, 0x40);
-    at(v, 0x04, "0f 00 00 c0");
+    check_hex(v, 0x04, "0f 00 00 c0");
     CHECK_BYTES(out, v, 0x40);
     /* The target-side builder. */
     memcpy(name16, v + 0x40, sizeof name16);
     CHECK_EQ(kd_api_io_create_file(&built, 0x80000000, 1, 1, 0x20, name16, sizeof name16), KD_OK);
     built.u.create.file_attributes = 0x80;
     CHECK_EQ(kd_api_io_file_encode(&built, out, sizeof out, &used), KD_OK);
-    at(v, 0x04, "00 00 00 00");
+    check_hex(v, 0x04, "00 00 00 00");
     CHECK_EQ(used, n);
     CHECK_BYTES(out, v, n);
     CHECK_STR(built.path, "\\hal.chk");
@@ -200,8 +174,8 @@ static void path_of(const char *hex16, char *got, size_t cap)
     size_t n;
     struct kd_file_io f;
     memset(v, 0, 0x40);
-    at(v, 0, "30 34 00 00");
-    n = at(v, 0x40, hex16);
+    check_hex(v, 0, "30 34 00 00");
+    n = check_hex(v, 0x40, hex16);
     file_roundtrip(v, n, &f);
     snprintf(got, cap, "%s", f.path);
 }
@@ -234,7 +208,7 @@ static void test_utf16_path_cut_on_boundary(void)
     uint8_t v[0x40 + 600];
     struct kd_file_io f;
     memset(v, 0, 0x40);
-    at(v, 0, "30 34 00 00");
+    check_hex(v, 0, "30 34 00 00");
     for (int i = 0; i < 300; i++) { /* 300 x U+4E2D = 900 bytes of UTF-8 */
         v[0x40 + 2 * i] = 0x2d;
         v[0x40 + 2 * i + 1] = 0x4e;
@@ -250,19 +224,19 @@ static void test_file_io_layouts(void)
     struct kd_file_io f;
     for (int k = 0; k < 0x40; k++)
         v[k] = (uint8_t)k;
-    at(v, 0, "31 34 00 00"); /* ReadFile */
+    check_hex(v, 0, "31 34 00 00"); /* ReadFile */
     file_roundtrip(v, sizeof v, &f);
     CHECK_EQ(f.status, 0x07060504);
     CHECK_EQ(f.u.rw.handle, 0x0F0E0D0C0B0A0908);
     CHECK_EQ(f.u.rw.offset, 0x1716151413121110);
     CHECK_EQ(f.u.rw.length, 0x1B1A1918);
-    at(v, 0, "32 34 00 00"); /* WriteFile */
+    check_hex(v, 0, "32 34 00 00"); /* WriteFile */
     file_roundtrip(v, sizeof v, &f);
     CHECK_EQ(f.u.rw.length, 0x1B1A1918);
-    at(v, 0, "33 34 00 00"); /* CloseFile */
+    check_hex(v, 0, "33 34 00 00"); /* CloseFile */
     file_roundtrip(v, sizeof v, &f);
     CHECK_EQ(f.u.close.handle, 0x0F0E0D0C0B0A0908);
-    at(v, 0, "30 34 00 00"); /* CreateFile */
+    check_hex(v, 0, "30 34 00 00"); /* CreateFile */
     file_roundtrip(v, sizeof v, &f);
     CHECK_EQ(f.u.create.desired_access, 0x0B0A0908);
     CHECK_EQ(f.u.create.file_attributes, 0x0F0E0D0C);
@@ -271,7 +245,7 @@ static void test_file_io_layouts(void)
     CHECK_EQ(f.u.create.create_options, 0x1B1A1918);
     CHECK_EQ(f.u.create.handle, 0x2726252423222120);
     CHECK_EQ(f.u.create.length, 0x2F2E2D2C2B2A2928);
-    at(v, 0, "99 34 00 00"); /* unknown */
+    check_hex(v, 0, "99 34 00 00"); /* unknown */
     file_roundtrip(v, sizeof v, &f);
     CHECK(!f.known);
 }
@@ -282,7 +256,7 @@ static void test_file_io_truncated(void)
     struct kd_file_io f;
     create_vec(v);
     for (size_t len = 0; len < KD_API_FILE_IO_SIZE; len++) {
-        uint8_t *in = exact(v, len);
+        uint8_t *in = check_dup(v, len);
         CHECK_EQ(kd_api_io_file_decode(in, len, &f), KD_ERR_TRUNCATED);
         free(in);
     }

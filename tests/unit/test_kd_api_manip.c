@@ -29,19 +29,10 @@ static size_t unhex(const char *s, uint8_t *out, size_t cap)
     return n;
 }
 
-/* A heap copy of exactly n bytes, so ASan sees any read past the end. */
-static uint8_t *exact(const uint8_t *p, size_t n)
-{
-    uint8_t *b = malloc(n ? n : 1);
-    if (b && n)
-        memcpy(b, p, n);
-    return b;
-}
-
 /* Decodes vec (hex) from an exact heap copy, re-encodes, compares bytes. */
 static void manip_roundtrip(const uint8_t *vec, size_t n, struct kd_manip *m)
 {
-    uint8_t *in = exact(vec, n), out[4096];
+    uint8_t *in = check_dup(vec, n), out[4096];
     size_t used = 99;
     CHECK_EQ(kd_api_manip_decode(in, n, m), KD_OK);
     CHECK_EQ(kd_api_manip_encode(m, out, sizeof out, &used), KD_OK);
@@ -107,7 +98,7 @@ static void test_manip_truncated_and_oversize(void)
     struct kd_manip m;
     unhex(readvirt_req_hex, vec, sizeof vec);
     for (size_t len = 0; len < KD_API_MANIP_SIZE; len++) {
-        uint8_t *in = exact(vec, len);
+        uint8_t *in = check_dup(vec, len);
         CHECK_EQ(kd_api_manip_decode(in, len, &m), KD_ERR_TRUNCATED);
         free(in);
     }

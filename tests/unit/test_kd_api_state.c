@@ -4,35 +4,9 @@
 #include "kd_api.h"
 #include "kd_status.h"
 
-/* Writes the hex bytes of s at buf + off; returns off + bytes written. */
-static size_t at(uint8_t *buf, size_t off, const char *s)
-{
-    int hi = -1;
-    for (; *s; s++) {
-        int v = (*s >= '0' && *s <= '9') ? *s - '0' : (*s >= 'a' && *s <= 'f') ? *s - 'a' + 10 : -1;
-        if (v < 0)
-            continue;
-        if (hi < 0) {
-            hi = v;
-            continue;
-        }
-        buf[off++] = (uint8_t)(hi << 4 | v);
-        hi = -1;
-    }
-    return off;
-}
-
-static uint8_t *exact(const uint8_t *p, size_t n)
-{
-    uint8_t *b = malloc(n ? n : 1);
-    if (b && n)
-        memcpy(b, p, n);
-    return b;
-}
-
 static void state_roundtrip(const uint8_t *vec, size_t n, struct kd_state_change *sc)
 {
-    uint8_t *in = exact(vec, n), out[4096];
+    uint8_t *in = check_dup(vec, n), out[4096];
     size_t used = 0;
     CHECK_EQ(kd_api_state_decode(in, n, sc), KD_OK);
     CHECK_EQ(kd_api_state_encode(sc, out, sizeof out, &used), KD_OK);
@@ -56,11 +30,11 @@ static void state_expect(const struct kd_state_change *sc, const uint8_t *vec, s
  * Dr7 0x400 and ReportFlags 1, which the boot debugger sends). */
 static void report_amd64_at(uint8_t *v)
 {
-    at(v, 0xC0, "f0 0f fe ff 00 00 00 00"); /* Dr6 0xfffe0ff0 */
-    at(v, 0xC8, "00 04 00 00 00 00 00 00"); /* Dr7 0x400 */
-    at(v, 0xD0, "86 00 00 00 10 00 01 00"); /* EFlags 0x86, count 16, flags 1 */
-    at(v, 0xD8, "cc 48 83 ec 28 e8 00 00 00 00 90 90 90 90 90 c3");
-    at(v, 0xE8, "10 00 18 00 18 00 53 00"); /* Cs Ds Es Fs */
+    check_hex(v, 0xC0, "f0 0f fe ff 00 00 00 00"); /* Dr6 0xfffe0ff0 */
+    check_hex(v, 0xC8, "00 04 00 00 00 00 00 00"); /* Dr7 0x400 */
+    check_hex(v, 0xD0, "86 00 00 00 10 00 01 00"); /* EFlags 0x86, count 16, flags 1 */
+    check_hex(v, 0xD8, "cc 48 83 ec 28 e8 00 00 00 00 90 90 90 90 90 c3");
+    check_hex(v, 0xE8, "10 00 18 00 18 00 53 00"); /* Cs Ds Es Fs */
 }
 
 static void report_amd64_struct(struct kd_report_amd64 *r)
@@ -84,14 +58,14 @@ static void report_amd64_struct(struct kd_report_amd64 *r)
 static size_t winload_vec(uint8_t *v)
 {
     memset(v, 0, 0x100);
-    at(v, 0x00, "31 30 00 00 00 00 00 00 01 00 00 00 00 00 00 00");
-    at(v, 0x18, "85 96 a7 00 00 00 00 00"); /* PC 0xa79685 */
-    at(v, 0x20, "0c 00 00 00");             /* PathNameLength 12 */
-    at(v, 0x28, "00 f0 96 00 00 00 00 00"); /* BaseOfDll */
-    at(v, 0x30, "ff ff ff ff ff ff ff ff"); /* ProcessId -1 */
-    at(v, 0x38, "3f 9e 14 00 00 d0 17 00"); /* CheckSum, SizeOfImage */
+    check_hex(v, 0x00, "31 30 00 00 00 00 00 00 01 00 00 00 00 00 00 00");
+    check_hex(v, 0x18, "85 96 a7 00 00 00 00 00"); /* PC 0xa79685 */
+    check_hex(v, 0x20, "0c 00 00 00");             /* PathNameLength 12 */
+    check_hex(v, 0x28, "00 f0 96 00 00 00 00 00"); /* BaseOfDll */
+    check_hex(v, 0x30, "ff ff ff ff ff ff ff ff"); /* ProcessId -1 */
+    check_hex(v, 0x38, "3f 9e 14 00 00 d0 17 00"); /* CheckSum, SizeOfImage */
     report_amd64_at(v);
-    return at(v, 0xF0, "77 69 6e 6c 6f 61 64 2e 65 66 69 00"); /* "winload.efi" */
+    return check_hex(v, 0xF0, "77 69 6e 6c 6f 61 64 2e 65 66 69 00"); /* "winload.efi" */
 }
 
 static void test_load_symbols_winload(void)
@@ -141,10 +115,10 @@ static void test_load_symbols_unload_all(void)
     struct kd_state_change sc;
     struct kd_report_amd64 r;
     memset(v, 0, sizeof v);
-    at(v, 0x00, "31 30 00 00 00 00 00 00 01 00 00 00 00 00 00 00");
-    at(v, 0x18, "7f f0 9c 00 00 00 00 00");
-    at(v, 0x28, "ff ff ff ff ff ff ff ff ff ff ff ff ff ff ff ff");
-    at(v, 0x40, "01");
+    check_hex(v, 0x00, "31 30 00 00 00 00 00 00 01 00 00 00 00 00 00 00");
+    check_hex(v, 0x18, "7f f0 9c 00 00 00 00 00");
+    check_hex(v, 0x28, "ff ff ff ff ff ff ff ff ff ff ff ff ff ff ff ff");
+    check_hex(v, 0x40, "01");
     report_amd64_at(v);
     state_roundtrip(v, n, &sc);
     CHECK_EQ(sc.u.load.unload, 1);
@@ -166,12 +140,12 @@ static void test_exception_breakpoint(void)
     struct kd_report_amd64 r;
     uint64_t zero = 0;
     memset(v, 0, sizeof v);
-    at(v, 0x00, "30 30 00 00 00 00 00 00 01 00 00 00 00 00 00 00");
-    at(v, 0x18, "7e f0 9c 00 00 00 00 00"); /* PC */
-    at(v, 0x20, "03 00 00 80 00 00 00 00"); /* STATUS_BREAKPOINT, flags 0 */
-    at(v, 0x30, "7d f0 9c 00 00 00 00 00"); /* ExceptionAddress */
-    at(v, 0x38, "01 00 00 00");             /* NumberParameters */
-    at(v, 0xB8, "01 00 00 00");             /* FirstChance */
+    check_hex(v, 0x00, "30 30 00 00 00 00 00 00 01 00 00 00 00 00 00 00");
+    check_hex(v, 0x18, "7e f0 9c 00 00 00 00 00"); /* PC */
+    check_hex(v, 0x20, "03 00 00 80 00 00 00 00"); /* STATUS_BREAKPOINT, flags 0 */
+    check_hex(v, 0x30, "7d f0 9c 00 00 00 00 00"); /* ExceptionAddress */
+    check_hex(v, 0x38, "01 00 00 00");             /* NumberParameters */
+    check_hex(v, 0xB8, "01 00 00 00");             /* FirstChance */
     report_amd64_at(v);
     kd_api_state_init(&sc, DbgKdExceptionStateChange, 0, 1, 0, 0x9cf07e);
     CHECK_EQ(kd_api_state_exception(&sc, STATUS_BREAKPOINT, 0x9cf07d, true, 1, &zero), KD_OK);
@@ -179,10 +153,10 @@ static void test_exception_breakpoint(void)
     kd_api_state_set_report_amd64(&sc, &r);
     state_expect(&sc, v, KD_API_STATE_SIZE);
     /* Junk past NumberParameters and in the pad, as the capture has. */
-    at(v, 0x3C, "ef be ad de");
-    at(v, 0x48, "11 22 33 44 55 66 77 88");
-    at(v, 0xB0, "99 aa bb cc dd ee ff 00");
-    at(v, 0xBC, "12 34 56 78");
+    check_hex(v, 0x3C, "ef be ad de");
+    check_hex(v, 0x48, "11 22 33 44 55 66 77 88");
+    check_hex(v, 0xB0, "99 aa bb cc dd ee ff 00");
+    check_hex(v, 0xBC, "12 34 56 78");
     state_roundtrip(v, KD_API_STATE_SIZE, &sc);
     CHECK(sc.known);
     CHECK_STR(kd_api_state_name(sc.new_state), "Exception");
@@ -204,8 +178,8 @@ static void test_exception_nparams_bound(void)
     uint8_t v[0x100];
     struct kd_state_change sc;
     memset(v, 0xa5, sizeof v);
-    at(v, 0x00, "30 30 00 00");
-    at(v, 0x38, "20 00 00 00"); /* 32 parameters claimed */
+    check_hex(v, 0x00, "30 30 00 00");
+    check_hex(v, 0x38, "20 00 00 00"); /* 32 parameters claimed */
     state_roundtrip(v, KD_API_STATE_SIZE, &sc);
     CHECK_EQ(sc.u.exception.number_parameters, 32);
     CHECK_EQ(sc.u.exception.nparams, 15);
@@ -216,14 +190,14 @@ static void test_alternate_and_unknown_state(void)
     uint8_t v[0x100];
     struct kd_state_change sc;
     memset(v, 0, sizeof v);
-    at(v, 0x00, "30 30 01 00"); /* Exception | DbgKdAlternateStateChange */
-    at(v, 0x20, "04 00 00 80"); /* STATUS_SINGLE_STEP */
+    check_hex(v, 0x00, "30 30 01 00"); /* Exception | DbgKdAlternateStateChange */
+    check_hex(v, 0x20, "04 00 00 80"); /* STATUS_SINGLE_STEP */
     state_roundtrip(v, KD_API_STATE_SIZE, &sc);
     CHECK(sc.known);
     CHECK_EQ(sc.u.exception.code, STATUS_SINGLE_STEP);
     for (size_t i = 0; i < sizeof v; i++)
         v[i] = (uint8_t)(i * 7 + 3);
-    at(v, 0x00, "99 30 00 00"); /* no such state */
+    check_hex(v, 0x00, "99 30 00 00"); /* no such state */
     state_roundtrip(v, sizeof v, &sc);
     CHECK(!sc.known);
     CHECK_EQ(sc.new_state, 0x3099);
@@ -236,8 +210,8 @@ static void test_command_string(void)
     size_t n;
     struct kd_state_change sc;
     memset(v, 0, sizeof v);
-    at(v, 0x00, "32 30 00 00 00 00 00 00 01 00 00 00 00 00 00 00");
-    n = at(v, 0xF0, "6e 74 00 2e 72 65 6c 6f 61 64 00"); /* "nt" ".reload" */
+    check_hex(v, 0x00, "32 30 00 00 00 00 00 00 01 00 00 00 00 00 00 00");
+    n = check_hex(v, 0xF0, "6e 74 00 2e 72 65 6c 6f 61 64 00"); /* "nt" ".reload" */
     state_roundtrip(v, n, &sc);
     CHECK(sc.known);
     CHECK_STR(sc.u.command.name, "nt");
@@ -248,7 +222,7 @@ static void test_command_string(void)
     CHECK_STR(sc.u.command.command, ".reload");
     CHECK_EQ(kd_api_state_command_string(&sc, "nt", ".reload", buf, 10), KD_ERR_NOSPACE);
     /* Unterminated, with a control byte: bounded and made printable. */
-    n = at(v, 0xF0, "61 0a 62");
+    n = check_hex(v, 0xF0, "61 0a 62");
     state_roundtrip(v, n, &sc);
     CHECK_STR(sc.u.command.name, "a?b");
     CHECK_STR(sc.u.command.command, "");
@@ -260,18 +234,18 @@ static void test_load_symbols_path_bounds(void)
     struct kd_state_change sc;
     size_t n;
     memset(v, 0, sizeof v);
-    at(v, 0x00, "31 30 00 00");
+    check_hex(v, 0x00, "31 30 00 00");
     /* PathNameLength 100 but only "abcde" (no NUL) in the packet. */
-    at(v, 0x20, "64 00 00 00");
-    n = at(v, 0xF0, "61 62 63 64 65");
+    check_hex(v, 0x20, "64 00 00 00");
+    n = check_hex(v, 0xF0, "61 62 63 64 65");
     state_roundtrip(v, n, &sc);
     CHECK_STR(sc.u.load.path, "abcde");
     /* PathNameLength 3 cuts a longer string. */
-    at(v, 0x20, "03 00 00 00");
+    check_hex(v, 0x20, "03 00 00 00");
     state_roundtrip(v, n, &sc);
     CHECK_STR(sc.u.load.path, "abc");
     /* A 600-byte path is cut at KD_API_STRING_MAX - 1. */
-    at(v, 0x20, "58 02 00 00");
+    check_hex(v, 0x20, "58 02 00 00");
     memset(v + 0xF0, 'x', 600);
     state_roundtrip(v, 0xF0 + 600, &sc);
     CHECK_EQ(strlen(sc.u.load.path), KD_API_STRING_MAX - 1);
@@ -290,12 +264,12 @@ static void test_report_x86(void)
     struct kd_state_change sc;
     struct kd_report_x86 r;
     memset(v, 0, sizeof v);
-    at(v, 0x00, "30 30 00 00");
-    at(v, 0xC0, "f0 0f ff ff 00 04 00 00"); /* Dr6, Dr7 */
-    at(v, 0xC8, "02 00 03 00");             /* InstructionCount 2, ReportFlags 3 */
-    at(v, 0xCC, "cc c3");                   /* InstructionStream */
-    at(v, 0xDC, "08 00 23 00 23 00 30 00"); /* Cs Ds Es Fs */
-    at(v, 0xE4, "46 02 00 00");             /* EFlags */
+    check_hex(v, 0x00, "30 30 00 00");
+    check_hex(v, 0xC0, "f0 0f ff ff 00 04 00 00"); /* Dr6, Dr7 */
+    check_hex(v, 0xC8, "02 00 03 00");             /* InstructionCount 2, ReportFlags 3 */
+    check_hex(v, 0xCC, "cc c3");                   /* InstructionStream */
+    check_hex(v, 0xDC, "08 00 23 00 23 00 30 00"); /* Cs Ds Es Fs */
+    check_hex(v, 0xE4, "46 02 00 00");             /* EFlags */
     state_roundtrip(v, KD_API_STATE_SIZE, &sc);
     kd_api_state_report_x86(&sc, &r);
     CHECK_EQ(r.dr6, 0xffff0ff0);
@@ -313,7 +287,7 @@ static void test_report_x86(void)
     kd_api_state_set_report_x86(&sc, &r);
     state_expect(&sc, v, KD_API_STATE_SIZE);
     /* A count above 16 is kept but the usable stream is bounded. */
-    at(v, 0xC8, "40 00");
+    check_hex(v, 0xC8, "40 00");
     state_roundtrip(v, KD_API_STATE_SIZE, &sc);
     kd_api_state_report_x86(&sc, &r);
     CHECK_EQ(r.instruction_count, 0x40);
@@ -327,7 +301,7 @@ static void test_state_truncated_and_errors(void)
     size_t used = 5;
     winload_vec(v);
     for (size_t len = 0; len < KD_API_STATE_SIZE; len++) {
-        uint8_t *in = exact(v, len);
+        uint8_t *in = check_dup(v, len);
         CHECK_EQ(kd_api_state_decode(in, len, &sc), KD_ERR_TRUNCATED);
         free(in);
     }

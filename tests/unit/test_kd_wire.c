@@ -7,14 +7,6 @@
 
 /* Copies bytes into an exactly sized heap block, so ASan catches any read
  * past the end. */
-static uint8_t *exact(const uint8_t *p, size_t n)
-{
-    uint8_t *b = malloc(n ? n : 1);
-    if (b && n)
-        memcpy(b, p, n);
-    return b;
-}
-
 static void type_names(void)
 {
     CHECK_STR(kd_wire_type_name(2), "STATE_MANIPULATE");
@@ -107,7 +99,7 @@ static void data_round_trip_serial(void)
     CHECK_EQ(used, sizeof DATA3);
     CHECK_BYTES(out, DATA3, sizeof DATA3);
 
-    uint8_t *b = exact(DATA3, sizeof DATA3);
+    uint8_t *b = check_dup(DATA3, sizeof DATA3);
     struct kd_packet pkt;
     CHECK_EQ(kd_wire_parse(b, sizeof DATA3, true, &pkt, &used), KD_OK);
     CHECK_EQ(used, 20);
@@ -131,7 +123,7 @@ static void data_round_trip_kdnet(void)
              KD_OK);
     CHECK_EQ(used, 19);
     CHECK_BYTES(out, DATA3, 19);
-    uint8_t *b = exact(out, 19);
+    uint8_t *b = check_dup(out, 19);
     struct kd_packet pkt;
     CHECK_EQ(kd_wire_parse(b, 19, false, &pkt, &used), KD_OK);
     CHECK_EQ(used, 19);
@@ -177,7 +169,7 @@ static void parse_truncated_everywhere(void)
     struct kd_packet pkt;
     size_t used = 7;
     for (size_t n = 0; n < sizeof DATA3; n++) {
-        uint8_t *b = exact(DATA3, n);
+        uint8_t *b = check_dup(DATA3, n);
         int rc = kd_wire_parse(b, n, true, &pkt, &used);
         if (rc != KD_ERR_TRUNCATED || used != 0) {
             fprintf(stderr, "  length %zu: rc %d used %zu\n", n, rc, used);
@@ -248,7 +240,7 @@ static void connection_check(void)
     CHECK_BYTES(out, cc, 12);
     CHECK_EQ(kd_wire_build_conncheck(out, 11, 1, &used), KD_ERR_NOSPACE);
 
-    uint8_t *b = exact(cc, 12);
+    uint8_t *b = check_dup(cc, 12);
     struct kd_packet pkt;
     CHECK_EQ(kd_wire_parse(b, 12, false, &pkt, &used), KD_OK);
     CHECK_EQ(used, 12);
