@@ -164,16 +164,19 @@ KDSIM_GEN_O := $(BUILD)/gen/sim_images_data.o
 $(BUILD)/gen/img/ntoskrnl.exe: tests/kdsim/img/ntoskrnl.exe.S
 $(BUILD)/gen/img/%: tests/kdsim/img/%.c tests/kdsim/img/sim_img.h
 	@mkdir -p $(dir $@)
-	$(KDSIM_MINGW) $(KDSIM_IMG_CFLAGS) $(if $(filter $*,$(KDSIM_IMG_FRAMEPTR)),-fno-omit-frame-pointer) \
+	@echo "  MINGW   $@"
+	@$(KDSIM_MINGW) $(KDSIM_IMG_CFLAGS) $(if $(filter $*,$(KDSIM_IMG_FRAMEPTR)),-fno-omit-frame-pointer) \
 	  $(KDSIM_IMG_LDFLAGS) -Wl,--image-base,$(word 2,$(subst :, ,$(filter $*:%,$(KDSIM_IMAGES)))) \
 	  -Wl,--entry,$(if $(filter ntoskrnl.exe,$*),KiSystemStartup,DriverEntry) \
 	  -o $@ $(filter %.c %.S,$^)
 
 $(KDSIM_GEN_C): $(KDSIM_IMG_FILES) tests/kdsim/img/embed.sh
-	sh tests/kdsim/img/embed.sh $@ $(KDSIM_IMG_FILES)
+	@echo "  EMBED   $@"
+	@sh tests/kdsim/img/embed.sh $@ $(KDSIM_IMG_FILES)
 
 $(KDSIM_GEN_O): $(KDSIM_GEN_C) tests/kdsim/sim_images.h
-	$(CC) $(CFLAGS_ALL) -c $< -o $@
+	@echo "  CC      $<"
+	@$(CC) $(CFLAGS_ALL) -c $< -o $@
 
 $(KDSIM) $(BENCH_BINS) $(filter-out $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(CODEC_TESTS)),$(UNIT_BINS)): $(KDSIM_GEN_O)
 # ---- kdsim images (end)

@@ -24,17 +24,17 @@ enum capture_kind {
 };
 
 struct capture_record {
-    uint64_t frame;  /* 1-based frame number, as Wireshark counts */
-    double time;     /* seconds since the epoch */
+    uint64_t frame; /* 1-based frame number, as Wireshark counts */
+    double time;    /* seconds since the epoch */
     enum capture_kind kind;
-    const char *why; /* CAPTURE_BAD: static reason */
-    int ip_version;  /* 4 or 6 (UDP) */
+    const char *why;                /* CAPTURE_BAD: static reason */
+    int ip_version;                 /* 4 or 6 (UDP) */
     uint8_t src_ip[16], dst_ip[16]; /* IPv4 in the first 4 bytes */
     uint16_t src_port, dst_port;
-    int direction;        /* CAPTURE_STREAM */
-    const uint8_t *data;  /* UDP payload or stream chunk; valid until the next call */
+    int direction;       /* CAPTURE_STREAM */
+    const uint8_t *data; /* UDP payload or stream chunk; valid until the next call */
     size_t len;
-    bool cut;             /* the capture kept fewer bytes than the frame had */
+    bool cut; /* the capture kept fewer bytes than the frame had */
 };
 
 struct capture_reader;

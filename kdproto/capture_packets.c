@@ -65,7 +65,10 @@ void capture_packets_free(struct capture_packets *cp)
     free(cp);
 }
 
-const char *capture_packets_error(const struct capture_packets *cp) { return cp->error; }
+const char *capture_packets_error(const struct capture_packets *cp)
+{
+    return cp->error;
+}
 void capture_packets_stats(const struct capture_packets *cp, struct capture_packets_stats *s)
 {
     *s = cp->st;
@@ -87,8 +90,8 @@ static int from_datagram(struct capture_packets *cp, struct capture_packet *p)
         return 0;
     }
     struct kdnet_passive_out po;
-    int rc = kdnet_passive_feed(&cp->kdnet, cp->rec.data, cp->rec.len, cp->plain,
-                                sizeof cp->plain, &po);
+    int rc =
+        kdnet_passive_feed(&cp->kdnet, cp->rec.data, cp->rec.len, cp->plain, sizeof cp->plain, &po);
     if (rc == KD_ERR_FORMAT)
         return 0; /* not KDNET */
     if (rc != KD_OK) {

@@ -11,11 +11,11 @@
 #include <stdint.h>
 
 struct capture_packet {
-    uint64_t frame;        /* capture frame it came from */
-    double time;           /* seconds since the epoch */
+    uint64_t frame; /* capture frame it came from */
+    double time;    /* seconds since the epoch */
     bool host_to_target;
-    bool breakin;          /* a break-in byte, not a packet */
-    struct kd_packet pkt;  /* payload valid until the next call */
+    bool breakin;         /* a break-in byte, not a packet */
+    struct kd_packet pkt; /* payload valid until the next call */
 };
 
 struct capture_packets_stats {

@@ -38,9 +38,15 @@ int capture_reader_open(const char *path, struct capture_reader **out, char err[
     return KD_OK;
 }
 
-int capture_reader_linktype(const struct capture_reader *r) { return r->linktype; }
+int capture_reader_linktype(const struct capture_reader *r)
+{
+    return r->linktype;
+}
 
-const char *capture_reader_error(const struct capture_reader *r) { return r->error; }
+const char *capture_reader_error(const struct capture_reader *r)
+{
+    return r->error;
+}
 
 void capture_reader_free(struct capture_reader *r)
 {
@@ -162,8 +168,7 @@ static int parse_frame(int linktype, const uint8_t *p, size_t n, struct capture_
     }
     case DLT_RAW:
     case 228: /* LINKTYPE_IPV4 */
-    case 229: /* LINKTYPE_IPV6 */
-        return parse_ip(p, n, rec);
+    case 229: /* LINKTYPE_IPV6 */ return parse_ip(p, n, rec);
     case DLT_NULL:
     case DLT_LOOP:
         if (n < 4)
@@ -185,9 +190,7 @@ static int parse_frame(int linktype, const uint8_t *p, size_t n, struct capture_
         rec->data = p + 1;
         rec->len = n - 1;
         return 0;
-    default:
-        rec->kind = CAPTURE_OTHER;
-        return 0;
+    default: rec->kind = CAPTURE_OTHER; return 0;
     }
 }
 
@@ -199,8 +202,8 @@ int capture_reader_next(struct capture_reader *r, struct capture_record *rec)
     if (rc == PCAP_ERROR_BREAK)
         return 0;
     if (rc != 1) {
-        snprintf(r->error, sizeof r->error, "after frame %llu: %s",
-                 (unsigned long long)r->frame, pcap_geterr(r->pcap));
+        snprintf(r->error, sizeof r->error, "after frame %llu: %s", (unsigned long long)r->frame,
+                 pcap_geterr(r->pcap));
         return KD_ERR_FORMAT;
     }
     memset(rec, 0, sizeof *rec);

@@ -38,7 +38,7 @@ enum kd_packet_type {
 struct kd_packet {
     uint32_t leader; /* KD_LEADER_DATA, KD_LEADER_CONTROL, or 0 (KDNET connection check) */
     uint16_t type;
-    uint16_t count;    /* ByteCount as on the wire */
+    uint16_t count; /* ByteCount as on the wire */
     uint32_t id;
     uint32_t checksum; /* as on the wire (0 for a connection check) */
     const uint8_t *payload;
@@ -61,8 +61,8 @@ uint32_t kd_wire_checksum(const uint8_t *payload, size_t len);
  * KD_ERR_NOSPACE if cap is too small (nothing written), KD_ERR_ARG if type is
  * not a data type (kd_wire_is_data_type) or payload is NULL with len > 0.
  * On error *used = 0. */
-int kd_wire_build_data(uint8_t *out, size_t cap, uint16_t type, uint32_t id,
-                       const uint8_t *payload, size_t len, bool trailer, size_t *used);
+int kd_wire_build_data(uint8_t *out, size_t cap, uint16_t type, uint32_t id, const uint8_t *payload,
+                       size_t len, bool trailer, size_t *used);
 
 /* Writes a 16-byte control packet (ACK/RESEND/RESET: count 0, checksum 0).
  * KD_ERR_ARG for any other type, KD_ERR_NOSPACE if cap < 16. */

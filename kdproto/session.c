@@ -81,11 +81,23 @@ int session_new(struct transport *t, const struct session_config *cfg, struct se
     return KD_OK;
 }
 
-void session_free(struct session *s) { free(s); }
+void session_free(struct session *s)
+{
+    free(s);
+}
 
-bool session_stopped(const struct session *s) { return s->stopped; }
-void session_stats(const struct session *s, struct session_stats *out) { *out = s->st; }
-const char *session_error(const struct session *s) { return s->error; }
+bool session_stopped(const struct session *s)
+{
+    return s->stopped;
+}
+void session_stats(const struct session *s, struct session_stats *out)
+{
+    *out = s->st;
+}
+const char *session_error(const struct session *s)
+{
+    return s->error;
+}
 
 static int write_out(struct session *s, const struct kd_link_out *o, size_t n)
 {
@@ -164,14 +176,9 @@ static void on_data(struct session *s, const struct kd_packet *pkt)
             s->st.replies++;
         }
         break;
-    case KD_PACKET_TYPE_KD_DEBUG_IO:
-        on_debug_io(s, pkt->payload, pkt->count);
-        break;
-    case KD_PACKET_TYPE_KD_FILE_IO:
-        answer_file_io(s, pkt->payload, pkt->count);
-        break;
-    default:
-        break;
+    case KD_PACKET_TYPE_KD_DEBUG_IO: on_debug_io(s, pkt->payload, pkt->count); break;
+    case KD_PACKET_TYPE_KD_FILE_IO: answer_file_io(s, pkt->payload, pkt->count); break;
+    default: break;
     }
 }
 
@@ -419,8 +426,8 @@ static int op_write_virtual(void *ctx, uint64_t addr, const uint8_t *buf, uint32
     return rep.return_status == STATUS_SUCCESS ? KD_OK : KD_ERR_TARGET;
 }
 
-static int op_read_control(void *ctx, uint16_t cpu, uint64_t selector, uint8_t *buf,
-                           uint32_t len, uint32_t *got)
+static int op_read_control(void *ctx, uint16_t cpu, uint64_t selector, uint8_t *buf, uint32_t len,
+                           uint32_t *got)
 {
     struct session *s = ctx;
     struct kd_manip req, rep;
@@ -576,8 +583,8 @@ static int op_resume(void *ctx, uint32_t status)
     struct session *s = ctx;
     struct kd_manip req;
     /* Dr7 0x400 and symbol start 1 ("leave unchanged") as WinDbg sends. */
-    struct kd_control_set_amd64 set = {.trace_flag = 0, .dr7 = 0x400, .symbol_start = 1,
-                                       .symbol_end = 0};
+    struct kd_control_set_amd64 set = {
+        .trace_flag = 0, .dr7 = 0x400, .symbol_start = 1, .symbol_end = 0};
     if (!s->stopped)
         return fail(s, KD_ERR_STATE, "the target is already running");
     if (s->last_hardcoded_int3) {

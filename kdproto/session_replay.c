@@ -19,14 +19,14 @@ struct item {
     double time;
     uint8_t *data; /* payload copy */
     size_t len;
-    int reply;     /* IT_REQ: index of its reply or -1 */
+    int reply; /* IT_REQ: index of its reply or -1 */
 };
 
 struct replay {
     struct item *v;
     size_t n, cap;
-    size_t cur;        /* next item not yet consumed */
-    size_t print_cur;  /* next print not yet handed out */
+    size_t cur;       /* next item not yet consumed */
+    size_t print_cur; /* next print not yet handed out */
     bool breakin_asked;
     bool strict; /* own recordings: only the very next request may answer */
     uint32_t next_handle;
@@ -116,13 +116,13 @@ static int load(struct replay *r, struct capture_packets *cp)
             break;
         case KD_PACKET_TYPE_KD_DEBUG_IO: {
             struct kd_debug_io io;
-            if (!p.host_to_target && kd_api_io_debug_decode(p.pkt.payload, p.pkt.count, &io) == KD_OK &&
+            if (!p.host_to_target &&
+                kd_api_io_debug_decode(p.pkt.payload, p.pkt.count, &io) == KD_OK &&
                 io.api == DbgKdPrintStringApi)
                 rc = push(r, IT_PRINT, p.time, io.data, io.text_len);
             break;
         }
-        default:
-            break;
+        default: break;
         }
         if (rc != KD_OK)
             return rc;
@@ -160,8 +160,9 @@ int replay_open(const char *path, const char *key, struct replay **out, char err
     if (r->st.stops == 0) {
         replay_free(r);
         if (cs.undecryptable)
-            snprintf(err, 256, "no KD traffic could be decrypted (%llu datagrams): wrong or "
-                               "missing --key, or no handshake in the capture",
+            snprintf(err, 256,
+                     "no KD traffic could be decrypted (%llu datagrams): wrong or "
+                     "missing --key, or no handshake in the capture",
                      (unsigned long long)cs.undecryptable);
         else
             snprintf(err, 256, "the recording holds no state change: nothing to replay");
@@ -173,9 +174,15 @@ int replay_open(const char *path, const char *key, struct replay **out, char err
     return KD_OK;
 }
 
-void replay_stats(const struct replay *r, struct replay_stats *s) { *s = r->st; }
+void replay_stats(const struct replay *r, struct replay_stats *s)
+{
+    *s = r->st;
+}
 
-void replay_set_strict(struct replay *r, bool strict) { r->strict = strict; }
+void replay_set_strict(struct replay *r, bool strict)
+{
+    r->strict = strict;
+}
 
 void replay_rewind(struct replay *r)
 {
@@ -326,8 +333,7 @@ static int lookup(struct replay *r, struct kd_manip *req, struct kd_manip *reply
         if (!next_request(r))
             r->st.ran_out = true; /* the recording ends here */
         return KD_ERR_NOTFOUND;
-    }
-    else
+    } else
         idx = find_any(r, buf);
     if (idx < 0)
         return KD_ERR_NOTFOUND;
@@ -398,8 +404,8 @@ static int op_write_virtual(void *ctx, uint64_t addr, const uint8_t *buf, uint32
     return KD_OK;
 }
 
-static int op_read_control(void *ctx, uint16_t cpu, uint64_t selector, uint8_t *buf,
-                           uint32_t len, uint32_t *got)
+static int op_read_control(void *ctx, uint16_t cpu, uint64_t selector, uint8_t *buf, uint32_t len,
+                           uint32_t *got)
 {
     struct kd_manip req, rep;
     *got = 0;
@@ -420,7 +426,8 @@ static int op_get_context(void *ctx, uint16_t cpu, uint8_t *buf, uint32_t len, u
     *got = 0;
     /* as the session asks: GetContextEx for part of it, else GetContext */
     int rc = KD_ERR_NOTFOUND;
-    if (len < KD_API_CONTEXT_AMD64_SIZE && kd_api_manip_req_get_context_ex(&req, cpu, 0, len) == KD_OK)
+    if (len < KD_API_CONTEXT_AMD64_SIZE &&
+        kd_api_manip_req_get_context_ex(&req, cpu, 0, len) == KD_OK)
         rc = lookup(ctx, &req, &rep);
     if (rc != KD_OK || rep.return_status != STATUS_SUCCESS) {
         kd_api_manip_req_get_context(&req, cpu);

@@ -2,9 +2,9 @@
  * KeBugCheckEx breakpoints, then the kernel's own bugcheck break), each
  * folded into one crash record, and the faulting stack turned into the
  * breakdown the UI shows. */
+#include "kd_le.h"
 #include "kd_status.h"
 #include "monitor_impl.h"
-#include "kd_le.h"
 #include "symbols.h"
 #include "target_read.h"
 
@@ -110,8 +110,8 @@ static void build_breakdown(struct monitor *m)
     for (uint32_t i = 0; i < tr->count; i++)
         frame_from(m, &tr->frames[i], &frames[i]);
     struct breakdown_range ranges[2];
-    struct breakdown_input in = {.frames = frames, .count = tr->count, .ptr_size = 8,
-                                 .ranges = ranges};
+    struct breakdown_input in = {
+        .frames = frames, .count = tr->count, .ptr_size = 8, .ranges = ranges};
     if (m->crash.stack_limit && m->crash.stack_base > m->crash.stack_limit) {
         ranges[in.range_count].limit = m->crash.stack_limit;
         ranges[in.range_count].base = m->crash.stack_base;
@@ -156,7 +156,8 @@ static void fill_crash(struct monitor *m, enum mon_stop_kind kind)
                 r->stack_limit) {
                 r->sp = c->fault_rsp;
                 r->used = (uint32_t)(r->initial_stack - c->fault_rsp);
-                r->headroom = c->fault_rsp > r->stack_limit ? (uint32_t)(c->fault_rsp - r->stack_limit) : 0;
+                r->headroom =
+                    c->fault_rsp > r->stack_limit ? (uint32_t)(c->fault_rsp - r->stack_limit) : 0;
                 r->min_headroom = r->headroom < r->min_headroom ? r->headroom : r->min_headroom;
                 if (r->used > r->peak_used)
                     r->peak_used = r->used;
@@ -176,8 +177,8 @@ static void disarm(struct monitor *m, struct monitor_bp *bp)
     m->snap.target.bp_bugcheck = m->bp_bc.armed;
 }
 
-int monitor_crash_stop(struct monitor *m, const struct kd_state_change *sc,
-                       bool answering_breakin, enum mon_stop_kind *kind_out)
+int monitor_crash_stop(struct monitor *m, const struct kd_state_change *sc, bool answering_breakin,
+                       enum mon_stop_kind *kind_out)
 {
     enum mon_stop_kind kind = classify(m, sc, answering_breakin);
     *kind_out = kind;

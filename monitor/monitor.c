@@ -2,8 +2,8 @@
  * the target can tell us, most trustworthy first: GetVersion, then
  * KDDEBUGGER_DATA64, the module list, the offsets (KDBG, ISF, calibration,
  * table), the threads, and last the breakpoints. */
-#include "monitor_impl.h"
 #include "kd_status.h"
+#include "monitor_impl.h"
 #include "symbols.h"
 
 #include <stdarg.h>
@@ -95,14 +95,20 @@ void monitor_free(struct monitor *m)
     free(m);
 }
 
-bool monitor_stopped(const struct monitor *m) { return m->stopped; }
+bool monitor_stopped(const struct monitor *m)
+{
+    return m->stopped;
+}
 
 void monitor_retarget(struct monitor *m, const struct kd_target *t, bool stopped)
 {
     m->t = *t; /* m->um and every reader point at m->t */
     m->stopped = stopped;
 }
-const struct mon_snapshot *monitor_snapshot(const struct monitor *m) { return &m->snap; }
+const struct mon_snapshot *monitor_snapshot(const struct monitor *m)
+{
+    return &m->snap;
+}
 const struct mon_crash *monitor_crash(const struct monitor *m)
 {
     return m->crashed ? &m->crash : NULL;
@@ -135,8 +141,7 @@ int monitor_walk_threads(struct monitor *m)
         r->cpu = -1;
         r->min_headroom = UINT32_MAX;
         if (th->start)
-            symbols_format(&m->t, m->mods, m->ver.kern_base, th->start, r->start,
-                           sizeof r->start);
+            symbols_format(&m->t, m->mods, m->ver.kern_base, th->start, r->start, sizeof r->start);
         /* Keep what was learnt about a thread that is still there. */
         for (size_t j = 0; j < oldn; j++)
             if (old[j].kthread == th->kthread && old[j].tid == th->tid) {
@@ -187,10 +192,12 @@ static void arm_breakpoints(struct monitor *m)
         if (df.shadow)
             monitor_emit(m, MON_EV_WARNING,
                          "IDT vector 8 points to a KVA-shadow trampoline (%s): the double "
-                         "fault is caught there", df.symbol);
+                         "fault is caught there",
+                         df.symbol);
     } else {
-        monitor_emit(m, MON_EV_WARNING, "IDT vector 8 could not be read: no double-fault "
-                                        "breakpoint (KeBugCheckEx still catches the crash)");
+        monitor_emit(m, MON_EV_WARNING,
+                     "IDT vector 8 could not be read: no double-fault "
+                     "breakpoint (KeBugCheckEx still catches the crash)");
     }
 }
 
@@ -224,8 +231,10 @@ int monitor_attach(struct monitor *m, const struct kd_state_change *stop)
         m->ncpus = THREADS_MAX_CPUS;
     ti->cpus = m->ncpus;
     if (m->ver.machine != IMAGE_FILE_MACHINE_AMD64) {
-        monitor_emit(m, MON_EV_WARNING, "machine type 0x%04x: live sampling supports x64 "
-                                        "targets only", m->ver.machine);
+        monitor_emit(m, MON_EV_WARNING,
+                     "machine type 0x%04x: live sampling supports x64 "
+                     "targets only",
+                     m->ver.machine);
         return KD_ERR_UNSUPPORTED;
     }
     rc = kdbg_read(&m->t, &m->ver, &m->kdbg);
@@ -261,8 +270,9 @@ int monitor_attach(struct monitor *m, const struct kd_state_change *stop)
     free(isf);
     describe_offsets(m);
     if (rc == KD_ERR_FORMAT)
-        monitor_emit(m, MON_EV_WARNING, "structure offsets failed the stack invariant check "
-                                        "(%u of %u threads): samples may be wrong",
+        monitor_emit(m, MON_EV_WARNING,
+                     "structure offsets failed the stack invariant check "
+                     "(%u of %u threads): samples may be wrong",
                      m->off.threads_failed, m->off.threads_checked);
     else if (rc != KD_OK)
         return rc;
@@ -274,7 +284,8 @@ int monitor_attach(struct monitor *m, const struct kd_state_change *stop)
     monitor_emit(m, MON_EV_ATTACH,
                  "attached: Windows build %u %s, %u processor%s, %zu modules, %zu processes, "
                  "%zu threads; offsets from %s",
-                 m->ver.minor, kd_api_machine_name(m->ver.machine) ? kd_api_machine_name(m->ver.machine) : "?",
+                 m->ver.minor,
+                 kd_api_machine_name(m->ver.machine) ? kd_api_machine_name(m->ver.machine) : "?",
                  m->ncpus, m->ncpus == 1 ? "" : "s", m->mods->n, m->threads->nprocs, m->nrows,
                  ti->offsets_source);
     return KD_OK;

@@ -33,17 +33,17 @@ struct mon_thread {
     char process[MON_PROCESS_LEN];
     char start[MON_SYMBOL_LEN]; /* start address symbol, "" if unknown */
     uint64_t initial_stack, stack_limit, stack_base;
-    uint64_t sp;        /* last sampled stack pointer */
-    bool running;       /* on a processor at the last sample (sp from its context) */
-    int cpu;            /* that processor, or -1 */
-    uint32_t size;      /* InitialStack - StackLimit: the usable stack */
-    uint32_t used;      /* InitialStack - sp */
-    uint32_t headroom;  /* sp - StackLimit (0 when past it) */
-    uint32_t min_headroom; /* lowest headroom seen since attach */
-    uint32_t peak_used;    /* deepest use seen (painting finds more than samples) */
-    bool painted;          /* peak_used comes from the stack paint */
-    uint64_t samples;      /* times sampled */
-    uint64_t last_ms;      /* time of the last sample */
+    uint64_t sp;                     /* last sampled stack pointer */
+    bool running;                    /* on a processor at the last sample (sp from its context) */
+    int cpu;                         /* that processor, or -1 */
+    uint32_t size;                   /* InitialStack - StackLimit: the usable stack */
+    uint32_t used;                   /* InitialStack - sp */
+    uint32_t headroom;               /* sp - StackLimit (0 when past it) */
+    uint32_t min_headroom;           /* lowest headroom seen since attach */
+    uint32_t peak_used;              /* deepest use seen (painting finds more than samples) */
+    bool painted;                    /* peak_used comes from the stack paint */
+    uint64_t samples;                /* times sampled */
+    uint64_t last_ms;                /* time of the last sample */
     char top_driver[MON_MODULE_LEN]; /* nearest third-party module on the stack top, "" */
     size_t nframes;                  /* last frames seen near the top (for details) */
     struct mon_frame frames[MON_THREAD_FRAMES];
@@ -65,15 +65,15 @@ struct mon_target_info {
 };
 
 struct mon_snapshot {
-    uint64_t seq;      /* increments per published sample */
-    uint64_t time_ms;  /* monitor clock at the sample */
+    uint64_t seq;     /* increments per published sample */
+    uint64_t time_ms; /* monitor clock at the sample */
     struct mon_target_info target;
     const struct mon_thread *threads; /* sorted by headroom, ascending */
     size_t nthreads;
-    double stall_ms;      /* how long the last sample kept the target stopped */
+    double stall_ms; /* how long the last sample kept the target stopped */
     double stall_max_ms;
-    size_t sampled;       /* threads read in the last sample (the rest in turns) */
-    uint64_t samples;     /* samples taken since attach */
+    size_t sampled;   /* threads read in the last sample (the rest in turns) */
+    uint64_t samples; /* samples taken since attach */
 };
 
 enum mon_stop_kind {
@@ -85,17 +85,17 @@ enum mon_stop_kind {
 
 /* The crash as understood: bugcheck, the faulting stack, its breakdown. */
 struct mon_crash {
-    unsigned stops;       /* bit (1 << enum mon_stop_kind) for each stop seen */
+    unsigned stops; /* bit (1 << enum mon_stop_kind) for each stop seen */
     bool have_code;
-    uint32_t code;        /* bugcheck code */
+    uint32_t code; /* bugcheck code */
     uint64_t args[4];
     uint64_t fault_rsp, fault_rip;
     bool have_fault;
-    uint64_t thread;      /* KTHREAD of the faulting thread */
+    uint64_t thread; /* KTHREAD of the faulting thread */
     char process[MON_PROCESS_LEN];
     uint32_t pid, tid;
     uint64_t stack_limit, stack_base, initial_stack;
-    struct breakdown *bd; /* owned by the monitor; NULL when nothing could be unwound */
+    struct breakdown *bd;      /* owned by the monitor; NULL when nothing could be unwound */
     char reason[MON_TEXT_LEN]; /* why the unwind stopped, or "" */
 };
 
@@ -115,20 +115,20 @@ struct mon_event {
     enum mon_event_kind kind;
     uint64_t time_ms;
     char text[MON_TEXT_LEN];
-    const struct mon_snapshot *snap;  /* MON_EV_ATTACH, MON_EV_SAMPLE */
-    const struct mon_thread *thread;  /* MON_EV_THRESHOLD */
-    const struct mon_crash *crash;    /* MON_EV_CRASH */
+    const struct mon_snapshot *snap; /* MON_EV_ATTACH, MON_EV_SAMPLE */
+    const struct mon_thread *thread; /* MON_EV_THRESHOLD */
+    const struct mon_crash *crash;   /* MON_EV_CRASH */
 };
 
 /* Receives every event; pointers are valid only during the call. */
 typedef void (*mon_event_fn)(void *user, const struct mon_event *ev);
 
 struct monitor_config {
-    int interval_ms;       /* between samples (default 1000) */
-    int max_stall_ms;      /* budget per sample (default 20) */
-    int near_percent;      /* "near the limit" threshold, % headroom left (default 25) */
-    bool paint;            /* paint unused stack of the nearest threads to find peaks */
-    const char *symbols;   /* ISF JSON path for list offsets, or NULL */
+    int interval_ms;     /* between samples (default 1000) */
+    int max_stall_ms;    /* budget per sample (default 20) */
+    int near_percent;    /* "near the limit" threshold, % headroom left (default 25) */
+    bool paint;          /* paint unused stack of the nearest threads to find peaks */
+    const char *symbols; /* ISF JSON path for list offsets, or NULL */
     mon_event_fn on_event;
     void *user;
     /* Monotonic clock in ms; NULL = CLOCK_MONOTONIC. Injected so tests never sleep. */

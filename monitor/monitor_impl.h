@@ -55,8 +55,8 @@ struct monitor {
     bool crashed;
     struct unwind_modules um;
     struct unwind_lookup lookup;
-    size_t rotor;             /* next thread to sample among the quiet ones */
-    unsigned since_walk;      /* samples since the thread list was walked */
+    size_t rotor;        /* next thread to sample among the quiet ones */
+    unsigned since_walk; /* samples since the thread list was walked */
     bool need_walk;
     struct monitor_paint paint[MONITOR_PAINT_SLOTS];
     uint64_t ist_top; /* TSS.Ist[1] of the processor that double-faulted */
@@ -92,8 +92,8 @@ void monitor_publish(struct monitor *m);
 void monitor_paint_update(struct monitor *m);
 /* Crash handling (crash_report.c). */
 /* *kind = which of our crash stops sc is (MON_STOP_NONE: none, e.g. a break-in). */
-int monitor_crash_stop(struct monitor *m, const struct kd_state_change *sc,
-                       bool answering_breakin, enum mon_stop_kind *kind);
+int monitor_crash_stop(struct monitor *m, const struct kd_state_change *sc, bool answering_breakin,
+                       enum mon_stop_kind *kind);
 void monitor_crash_free(struct monitor *m);
 
 #endif

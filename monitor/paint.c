@@ -125,8 +125,8 @@ void monitor_paint_update(struct monitor *m)
             break;
         uint64_t lo = best->stack_limit, hi = (best->sp - PAINT_MARGIN) & ~7ull;
         if (hi > lo && paint_range(m, lo, hi)) {
-            m->paint[s] = (struct monitor_paint){.active = true, .kthread = best->kthread,
-                                                 .lo = lo, .hi = hi};
+            m->paint[s] = (struct monitor_paint){
+                .active = true, .kthread = best->kthread, .lo = lo, .hi = hi};
             best->painted = true;
         } else {
             break; /* the target refuses writes: stop trying */

@@ -3,9 +3,9 @@
  * while the stall budget lasts. One read per thread (the stack block), one
  * context per processor. */
 #include "breakdown.h"
+#include "kd_le.h"
 #include "kd_status.h"
 #include "monitor_impl.h"
-#include "kd_le.h"
 #include "symbols.h"
 #include "unwind_x64.h"
 
@@ -36,7 +36,7 @@ static bool is_running(const struct monitor *m, const struct mon_thread *r)
 
 #define SAMPLER_SWITCH_RETURN 0x38 /* KSWITCH_FRAME.Return: KernelStack points at the frame */
 #define SAMPLER_SWITCH_SIZE 0x40
-#define SAMPLER_UNWIND_READS 24    /* a details unwind costs at most this many reads */
+#define SAMPLER_UNWIND_READS 24 /* a details unwind costs at most this many reads */
 
 static void note_driver(struct monitor *m, struct mon_thread *r, uint64_t va)
 {
@@ -52,7 +52,8 @@ static void note_driver(struct monitor *m, struct mon_thread *r, uint64_t va)
 /* A waiting thread's frames, unwound with the images' unwind data from the
  * context-switch frame KernelStack points at (its Return is the caller of
  * the switch). false when that does not look right: then the scan decides. */
-static bool unwind_waiting(struct monitor *m, struct mon_thread *r, const uint8_t *top, uint32_t got)
+static bool unwind_waiting(struct monitor *m, struct mon_thread *r, const uint8_t *top,
+                           uint32_t got)
 {
     if (r->running || got < SAMPLER_SWITCH_SIZE)
         return false;
@@ -131,8 +132,8 @@ static void threshold(struct monitor *m, const struct mon_thread *r, unsigned be
         if (before >= mark && after < mark) {
             struct mon_event ev = {.kind = MON_EV_THRESHOLD, .thread = r};
             snprintf(ev.text, sizeof ev.text,
-                     "%s (pid %u) thread %u under %u%% headroom: %u bytes left of %u",
-                     r->process, r->pid, r->tid, mark, r->headroom, r->size);
+                     "%s (pid %u) thread %u under %u%% headroom: %u bytes left of %u", r->process,
+                     r->pid, r->tid, mark, r->headroom, r->size);
             ev.time_ms = monitor_now(m);
             if (m->cfg.on_event)
                 m->cfg.on_event(m->cfg.user, &ev);
@@ -169,7 +170,8 @@ static int read_one(struct monitor *m, size_t i)
         return KD_OK;            /* a running thread on a DPC/ISR stack: keep the last */
     }
     /* thresholds are crossed by the minimum: each is reported once */
-    unsigned before = r->samples && r->size ? (unsigned)((uint64_t)r->min_headroom * 100 / r->size) : 100;
+    unsigned before =
+        r->samples && r->size ? (unsigned)((uint64_t)r->min_headroom * 100 / r->size) : 100;
     r->size = (uint32_t)u.usable;
     r->used = (uint32_t)u.used;
     r->headroom = (uint32_t)u.headroom;

@@ -2,7 +2,7 @@
 # Installs the Debian packages kdwatch builds and tests with (when run as root),
 # or prints the exact apt-get line to run (otherwise). Exits non-zero when
 # something is missing and could not be installed.
-PKGS="make gcc clang pkg-config libserialport-dev libusb-1.0-0-dev libncurses-dev libssl-dev libpcap-dev libwiretap-dev libwsutil-dev libglib2.0-dev tmux tshark socat gcc-mingw-w64-x86-64"
+PKGS="make gcc clang clang-format pkg-config libserialport-dev libusb-1.0-0-dev libncurses-dev libssl-dev libpcap-dev libwiretap-dev libwsutil-dev libglib2.0-dev tmux tshark socat gcc-mingw-w64-x86-64"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"

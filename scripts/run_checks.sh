@@ -36,6 +36,11 @@ run_suite() { # $1 = build dir, $2 = label
 
 run_suite "$build" "[plain]"
 if sh scripts/check_layering.sh; then echo "1 0" >>"$log"; else echo "0 1" >>"$log"; status=1; fi
+# the one .clang-format holds for every C file
+if command -v clang-format >/dev/null 2>&1; then
+    if make --no-print-directory format-check >"$log.out" 2>&1; then echo "[plain] format-check: ok"; echo "1 0" >>"$log"
+    else grep -m 5 "error:" "$log.out"; echo "[plain] format-check: FAILED (make format)"; echo "0 1" >>"$log"; status=1; fi
+fi
 if [ "$mode" = all ] && [ "${KDW_NO_ASAN:-0}" != 1 ]; then
     make --no-print-directory asan >"$log.out" 2>&1 || { cat "$log.out"; echo "asan build failed"; echo "0 1" >>"$log"; status=1; }
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \

@@ -8,8 +8,8 @@
 #include "transport.h"
 #include "watch.h"
 
-#include <unistd.h>
 #include "ports.h"
+#include <unistd.h>
 
 #include <stdbool.h>
 #include <stdlib.h>
@@ -153,8 +153,10 @@ static int cmd_watch(int argc, char **argv)
     if (parse_watch(argc, argv, &o, &uri))
         return 2;
     if (!uri) {
-        fprintf(stderr, "usage: kdwatch watch URI [options]   (kdwatch --help lists them)\n"
-                        "targets (URI):\n%s", transport_usage());
+        fprintf(stderr,
+                "usage: kdwatch watch URI [options]   (kdwatch --help lists them)\n"
+                "targets (URI):\n%s",
+                transport_usage());
         return 2;
     }
     o.uri = uri;
@@ -223,11 +225,13 @@ static const struct cli_command commands[] = {
      "replay FILE [--key KEY] [--speed X|max] [--json|--text] [--report FILE] [--svg FILE]\n"
      "      a recorded session again, through the same monitor and views",
      cmd_replay},
-    {"analyze", "analyze [--json] FILE|-\n"
-                "      frame sizes, usage per module, cycles and re-entrancy from WinDbg stack text",
+    {"analyze",
+     "analyze [--json] FILE|-\n"
+     "      frame sizes, usage per module, cycles and re-entrancy from WinDbg stack text",
      cmd_analyze},
-    {"decode", "decode FILE [--key a.b.c.d] [--json] [--summary]\n"
-               "      every KD packet of a pcap/pcapng capture (KDNET or a kdwatch recording)",
+    {"decode",
+     "decode FILE [--key a.b.c.d] [--json] [--summary]\n"
+     "      every KD packet of a pcap/pcapng capture (KDNET or a kdwatch recording)",
      cmd_decode},
     {"ports", "ports\n      the serial ports and USB devices this host can connect to", cmd_ports},
     {"ui-demo", NULL, cmd_ui_demo}, /* hidden: no synopsis */
@@ -247,10 +251,13 @@ void cli_usage(FILE *out)
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (commands[i].synopsis)
             fprintf(out, "  kdwatch %s\n", commands[i].synopsis);
-    fprintf(out, "\ntargets (URI):\n%s\nexamples:\n"
-                 "  kdwatch watch unix:/tmp/win-kd.sock          QEMU -serial unix:/tmp/win-kd.sock,server=on,wait=off\n"
-                 "  kdwatch watch kdnet:port=50000,key=1.2.3.4   bcdedit /dbgsettings net hostip:... port:50000 key:1.2.3.4\n"
-                 "  kdwatch replay captures/kdsim-doublefault-recursion.pcapng\n"
-                 "  kdwatch analyze crash-stack.txt\n",
+    fprintf(out,
+            "\ntargets (URI):\n%s\nexamples:\n"
+            "  kdwatch watch unix:/tmp/win-kd.sock          QEMU -serial "
+            "unix:/tmp/win-kd.sock,server=on,wait=off\n"
+            "  kdwatch watch kdnet:port=50000,key=1.2.3.4   bcdedit /dbgsettings net hostip:... "
+            "port:50000 key:1.2.3.4\n"
+            "  kdwatch replay captures/kdsim-doublefault-recursion.pcapng\n"
+            "  kdwatch analyze crash-stack.txt\n",
             transport_usage());
 }

@@ -6,7 +6,7 @@
 
 struct cli_command {
     const char *name;
-    const char *synopsis; /* one usage line */
+    const char *synopsis;              /* one usage line */
     int (*run)(int argc, char **argv); /* argv[0] is the command name; returns exit status */
 };
 

@@ -64,7 +64,8 @@ static void addr(uint64_t v, char *buf, size_t n)
 }
 
 /* printf at the end of buf, truncating. */
-static void append(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void append(char *buf, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static void append(char *buf, size_t size, const char *fmt, ...)
 {
     size_t n = strlen(buf);
@@ -146,8 +147,9 @@ static int modules(struct dash_crash *dc, size_t *cap, const struct breakdown *b
         if (!it)
             return KD_ERR_NOMEM;
         it->bytes = rest;
-        it->percent = bd->total_bytes ? (unsigned)((rest * 200 + bd->total_bytes) /
-                                                   (2 * bd->total_bytes)) : 0;
+        it->percent = bd->total_bytes
+                          ? (unsigned)((rest * 200 + bd->total_bytes) / (2 * bd->total_bytes))
+                          : 0;
         it->colour = DASH_ATTR_DIM;
     }
     return KD_OK;
@@ -374,8 +376,10 @@ void dash_crash_draw(const struct dash_crash *dc, struct dash_grid *g, int row0,
                 size_t len = wrap(s, g->w - indent);
                 if (r >= first && r < first + (size_t)n) {
                     char line[512];
-                    snprintf(line, sizeof line, "%.*s", (int)(len < sizeof line ? len : sizeof line - 1), s);
-                    dash_grid_put(g, row0 + (int)(r - first), indent, g->w - indent, it->attr, line, 0);
+                    snprintf(line, sizeof line, "%.*s",
+                             (int)(len < sizeof line ? len : sizeof line - 1), s);
+                    dash_grid_put(g, row0 + (int)(r - first), indent, g->w - indent, it->attr, line,
+                                  0);
                 }
                 s += len;
                 s += strspn(s, " ");
@@ -384,7 +388,9 @@ void dash_crash_draw(const struct dash_crash *dc, struct dash_grid *g, int row0,
         }
         int row = row0 + (int)(r - first);
         switch (it->kind) {
-        case DASH_CRASH_SECTION: dash_grid_put(g, row, 1, g->w - 1, it->attr, it->text, gl->ellipsis); break;
+        case DASH_CRASH_SECTION:
+            dash_grid_put(g, row, 1, g->w - 1, it->attr, it->text, gl->ellipsis);
+            break;
         case DASH_CRASH_MODULE: draw_module(it, g, row, gl); break;
         case DASH_CRASH_FRAME: draw_frame(it, g, row, gl); break;
         case DASH_CRASH_SWITCH:

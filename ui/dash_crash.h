@@ -38,7 +38,7 @@ struct dash_crash_item {
     uint64_t sp;
     bool has_sp;
     size_t index;
-    char *text;       /* owned: title, module name, paragraph, call site */
+    char *text; /* owned: title, module name, paragraph, call site */
 };
 
 struct dash_crash {

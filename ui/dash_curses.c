@@ -31,7 +31,10 @@ static bool curses_active;
 static bool restore_registered;
 static volatile sig_atomic_t signalled;
 
-static void on_signal(int sig) { signalled = sig; }
+static void on_signal(int sig)
+{
+    signalled = sig;
+}
 
 void dash_curses_catch_signals(void)
 {
@@ -42,7 +45,10 @@ void dash_curses_catch_signals(void)
     sigaction(SIGTERM, &sa, NULL);
 }
 
-bool dash_curses_signalled(void) { return signalled != 0; }
+bool dash_curses_signalled(void)
+{
+    return signalled != 0;
+}
 
 void dash_curses_restore(void)
 {
@@ -57,14 +63,22 @@ void dash_curses_restore(void)
 static void init_colours(void)
 {
     static const short fg[DASH_ATTR_MEANINGS] = {
-        [DASH_ATTR_NORMAL] = -1,         [DASH_ATTR_TITLE] = COLOR_WHITE,
-        [DASH_ATTR_HEADER] = COLOR_CYAN, [DASH_ATTR_DIM] = -1,
-        [DASH_ATTR_OK] = COLOR_GREEN,    [DASH_ATTR_WARN] = COLOR_YELLOW,
-        [DASH_ATTR_DANGER] = COLOR_RED,  [DASH_ATTR_KEY] = COLOR_CYAN,
-        [DASH_ATTR_SWITCH] = COLOR_MAGENTA, [DASH_ATTR_LIMIT] = COLOR_RED,
-        [DASH_ATTR_MODULE0] = COLOR_MAGENTA, [DASH_ATTR_MODULE0 + 1] = COLOR_CYAN,
-        [DASH_ATTR_MODULE0 + 2] = COLOR_BLUE,    [DASH_ATTR_MODULE0 + 3] = COLOR_GREEN,
-        [DASH_ATTR_MODULE0 + 4] = COLOR_YELLOW,  [DASH_ATTR_MODULE0 + 5] = COLOR_WHITE,
+        [DASH_ATTR_NORMAL] = -1,
+        [DASH_ATTR_TITLE] = COLOR_WHITE,
+        [DASH_ATTR_HEADER] = COLOR_CYAN,
+        [DASH_ATTR_DIM] = -1,
+        [DASH_ATTR_OK] = COLOR_GREEN,
+        [DASH_ATTR_WARN] = COLOR_YELLOW,
+        [DASH_ATTR_DANGER] = COLOR_RED,
+        [DASH_ATTR_KEY] = COLOR_CYAN,
+        [DASH_ATTR_SWITCH] = COLOR_MAGENTA,
+        [DASH_ATTR_LIMIT] = COLOR_RED,
+        [DASH_ATTR_MODULE0] = COLOR_MAGENTA,
+        [DASH_ATTR_MODULE0 + 1] = COLOR_CYAN,
+        [DASH_ATTR_MODULE0 + 2] = COLOR_BLUE,
+        [DASH_ATTR_MODULE0 + 3] = COLOR_GREEN,
+        [DASH_ATTR_MODULE0 + 4] = COLOR_YELLOW,
+        [DASH_ATTR_MODULE0 + 5] = COLOR_WHITE,
     };
     start_color();
     use_default_colors(); /* keep the user's background */
@@ -154,8 +168,14 @@ void dash_curses_free(struct dash_curses *c)
     free(c);
 }
 
-bool dash_curses_ascii(const struct dash_curses *c) { return c->ascii; }
-int dash_curses_frames(const struct dash_curses *c) { return c->frames; }
+bool dash_curses_ascii(const struct dash_curses *c)
+{
+    return c->ascii;
+}
+int dash_curses_frames(const struct dash_curses *c)
+{
+    return c->frames;
+}
 
 void dash_curses_size(const struct dash_curses *c, int *w, int *h)
 {

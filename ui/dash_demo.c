@@ -44,8 +44,8 @@ static int dashboard(const struct dash_demo_options *o, struct fake_events *f)
         fprintf(stderr, "kdwatch ui-demo: no terminal for the dashboard; try --text or --json\n");
         return 1;
     }
-    struct dash_model_config mcfg = {.replay = true, .ascii = dash_curses_ascii(c),
-                                      .interval_ms = 1000};
+    struct dash_model_config mcfg = {
+        .replay = true, .ascii = dash_curses_ascii(c), .interval_ms = 1000};
     if (dash_model_new(&mcfg, &m) != KD_OK) {
         dash_curses_free(c);
         fprintf(stderr, "kdwatch ui-demo: out of memory\n");
@@ -110,8 +110,10 @@ int dash_demo_run(const struct dash_demo_options *o)
         return 2;
     }
     if (o->fail_below && report_threshold_parse(o->fail_below, &fail) != KD_OK) {
-        fprintf(stderr, "kdwatch ui-demo: --fail-below wants bytes (4096, 0x1000) or a "
-                        "percentage (10%%), not '%s'\n", o->fail_below);
+        fprintf(stderr,
+                "kdwatch ui-demo: --fail-below wants bytes (4096, 0x1000) or a "
+                "percentage (10%%), not '%s'\n",
+                o->fail_below);
         return 2;
     }
     struct fake_events_config cfg = {.seed = 1, .samples = o->samples, .threads = o->threads};
@@ -122,8 +124,8 @@ int dash_demo_run(const struct dash_demo_options *o)
     int status = o->text || o->json ? headless(o, f) : dashboard(o, f);
     const struct mon_snapshot *snap = fake_events_snapshot(f);
     const struct mon_crash *crash = fake_events_crash(f);
-    struct report_info info = {.link = "demo", .ended = "demo over",
-                               .fail_below = o->fail_below ? &fail : NULL};
+    struct report_info info = {
+        .link = "demo", .ended = "demo over", .fail_below = o->fail_below ? &fail : NULL};
     if (o->json && report_write_json(stdout, snap, crash, &info) != KD_OK)
         status = 1;
     if (o->report && report_write_file(o->report, snap, crash, &info) != KD_OK) {

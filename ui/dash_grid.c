@@ -76,8 +76,10 @@ static uint32_t decode(const unsigned char *s, int *len)
     *len = 1;
     if (s[0] < 0x80)
         return s[0] < 0x20 || s[0] == 0x7f ? '?' : s[0];
-    int n = s[0] >= 0xF0 && s[0] <= 0xF4 ? 4 : s[0] >= 0xE0 && s[0] < 0xF0 ? 3
-          : s[0] >= 0xC2 && s[0] < 0xE0 ? 2 : 0;
+    int n = s[0] >= 0xF0 && s[0] <= 0xF4  ? 4
+            : s[0] >= 0xE0 && s[0] < 0xF0 ? 3
+            : s[0] >= 0xC2 && s[0] < 0xE0 ? 2
+                                          : 0;
     if (!n)
         return '?';
     uint32_t cp = s[0] & (0x7f >> n);

@@ -12,22 +12,22 @@
 /* Meanings (low 5 bits) plus two flags. */
 enum dash_attr {
     DASH_ATTR_NORMAL,
-    DASH_ATTR_TITLE,    /* the title bar */
-    DASH_ATTR_HEADER,   /* column headers, section titles */
-    DASH_ATTR_DIM,      /* secondary text */
-    DASH_ATTR_OK,       /* plenty of headroom */
-    DASH_ATTR_WARN,     /* under the "near" threshold (25%) */
-    DASH_ATTR_DANGER,   /* under 10%, past the limit, the crash */
-    DASH_ATTR_KEY,      /* key names in the help line */
-    DASH_ATTR_SWITCH,   /* stack switch lines */
-    DASH_ATTR_LIMIT,    /* the StackLimit marker of a gauge */
-    DASH_ATTR_MODULE0,  /* module colours, DASH_ATTR_MODULE0 + i for i < DASH_MODULE_COLOURS */
+    DASH_ATTR_TITLE,   /* the title bar */
+    DASH_ATTR_HEADER,  /* column headers, section titles */
+    DASH_ATTR_DIM,     /* secondary text */
+    DASH_ATTR_OK,      /* plenty of headroom */
+    DASH_ATTR_WARN,    /* under the "near" threshold (25%) */
+    DASH_ATTR_DANGER,  /* under 10%, past the limit, the crash */
+    DASH_ATTR_KEY,     /* key names in the help line */
+    DASH_ATTR_SWITCH,  /* stack switch lines */
+    DASH_ATTR_LIMIT,   /* the StackLimit marker of a gauge */
+    DASH_ATTR_MODULE0, /* module colours, DASH_ATTR_MODULE0 + i for i < DASH_MODULE_COLOURS */
     DASH_ATTR_MEANINGS = DASH_ATTR_MODULE0 + 6,
     DASH_ATTR_BOLD = 0x40,
     DASH_ATTR_REVERSE = 0x80,
 };
 #define DASH_MODULE_COLOURS 6
-#define DASH_ATTR_MEANING(a) ((a) & 0x3f)
+#define DASH_ATTR_MEANING(a) ((a)&0x3f)
 
 struct dash_cell {
     uint32_t ch; /* a code point of one column */

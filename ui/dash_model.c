@@ -44,7 +44,10 @@ void dash_model_free(struct dash_model *m)
 
 /* ---- layout -------------------------------------------------------------- */
 
-bool dash_model_too_small(const struct dash_model *m) { return m->w < 50 || m->h < 12; }
+bool dash_model_too_small(const struct dash_model *m)
+{
+    return m->w < 50 || m->h < 12;
+}
 
 int dash_model_event_rows(const struct dash_model *m)
 {
@@ -304,7 +307,8 @@ static const char *const labels[] = {"attach", "module", "sample",  "threshold",
 int dash_model_event(struct dash_model *m, const struct mon_event *ev)
 {
     int rc = KD_OK;
-    const char *label = (size_t)ev->kind < sizeof labels / sizeof labels[0] ? labels[ev->kind] : "?";
+    const char *label =
+        (size_t)ev->kind < sizeof labels / sizeof labels[0] ? labels[ev->kind] : "?";
     switch (ev->kind) {
     case MON_EV_SAMPLE:
         if (ev->snap)
@@ -322,9 +326,7 @@ int dash_model_event(struct dash_model *m, const struct mon_event *ev)
         add_line(m, label, danger ? DASH_ATTR_DANGER : DASH_ATTR_WARN, ev->time_ms, ev->text);
         break;
     }
-    case MON_EV_STOP:
-        add_line(m, label, DASH_ATTR_DANGER, ev->time_ms, ev->text);
-        break;
+    case MON_EV_STOP: add_line(m, label, DASH_ATTR_DANGER, ev->time_ms, ev->text); break;
     case MON_EV_CRASH: {
         if (!ev->crash)
             break;
@@ -345,21 +347,14 @@ int dash_model_event(struct dash_model *m, const struct mon_event *ev)
         m->dirty = true;
         break;
     }
-    case MON_EV_WARNING:
-        add_line(m, label, DASH_ATTR_WARN, ev->time_ms, ev->text);
-        break;
-    case MON_EV_PRINT:
-        add_line(m, label, DASH_ATTR_DIM, ev->time_ms, ev->text);
-        break;
-    default:
-        add_line(m, label, DASH_ATTR_NORMAL, ev->time_ms, ev->text);
-        break;
+    case MON_EV_WARNING: add_line(m, label, DASH_ATTR_WARN, ev->time_ms, ev->text); break;
+    case MON_EV_PRINT: add_line(m, label, DASH_ATTR_DIM, ev->time_ms, ev->text); break;
+    default: add_line(m, label, DASH_ATTR_NORMAL, ev->time_ms, ev->text); break;
     }
     return rc;
 }
 
-void dash_model_message(struct dash_model *m, const char *label, uint64_t time_ms,
-                        const char *text)
+void dash_model_message(struct dash_model *m, const char *label, uint64_t time_ms, const char *text)
 {
     bool error = !strcmp(label, "error");
     add_line(m, label, error ? DASH_ATTR_DANGER : DASH_ATTR_NORMAL, time_ms, text);
@@ -403,11 +398,26 @@ void dash_model_set_replay(struct dash_model *m, bool paused, double speed)
     m->dirty = true;
 }
 
-bool dash_model_dirty(const struct dash_model *m) { return m->dirty; }
-void dash_model_drawn(struct dash_model *m) { m->dirty = false; }
-bool dash_model_quit_requested(const struct dash_model *m) { return m->quit; }
-enum dash_view dash_model_view(const struct dash_model *m) { return m->view; }
-bool dash_model_crashed(const struct dash_model *m) { return m->crash.valid; }
+bool dash_model_dirty(const struct dash_model *m)
+{
+    return m->dirty;
+}
+void dash_model_drawn(struct dash_model *m)
+{
+    m->dirty = false;
+}
+bool dash_model_quit_requested(const struct dash_model *m)
+{
+    return m->quit;
+}
+enum dash_view dash_model_view(const struct dash_model *m)
+{
+    return m->view;
+}
+bool dash_model_crashed(const struct dash_model *m)
+{
+    return m->crash.valid;
+}
 
 /* ---- keys ---------------------------------------------------------------- */
 

@@ -47,11 +47,11 @@ enum dash_view { DASH_VIEW_LIST, DASH_VIEW_DETAILS, DASH_VIEW_CRASH };
 enum dash_sort { DASH_SORT_HEADROOM, DASH_SORT_MIN, DASH_SORT_PROCESS, DASH_SORT_TID, DASH_SORTS };
 
 struct dash_model_config {
-    bool replay;           /* show and accept the replay keys */
-    bool ascii;            /* no Unicode glyphs (gauges, lines, ellipsis) */
-    unsigned near_percent; /* yellow under this % of headroom; 0 = 25 */
+    bool replay;             /* show and accept the replay keys */
+    bool ascii;              /* no Unicode glyphs (gauges, lines, ellipsis) */
+    unsigned near_percent;   /* yellow under this % of headroom; 0 = 25 */
     unsigned danger_percent; /* red under this %; 0 = 10 */
-    uint32_t interval_ms;  /* configured sampling interval, shown until two samples measure it */
+    uint32_t interval_ms;    /* configured sampling interval, shown until two samples measure it */
 };
 
 struct dash_model;

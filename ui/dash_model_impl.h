@@ -31,13 +31,13 @@ struct dash_model {
     enum dash_view view;
     enum dash_sort sort;
 
-    bool paused;            /* `p`: the list and events stop changing */
-    bool have_pending;      /* a sample arrived while paused */
+    bool paused;       /* `p`: the list and events stop changing */
+    bool have_pending; /* a sample arrived while paused */
     struct dash_rows pending;
     struct mon_snapshot pending_info;
-    size_t events_frozen;   /* events shown while paused */
+    size_t events_frozen; /* events shown while paused */
 
-    bool typing;            /* `/` pressed: the help line edits the filter */
+    bool typing; /* `/` pressed: the help line edits the filter */
     char typed[DASH_FILTER_LEN];
     char filter[DASH_FILTER_LEN];
 
@@ -45,7 +45,7 @@ struct dash_model {
     struct mon_snapshot info; /* scalars of the last snapshot shown (threads unused) */
     uint64_t prev_sample_ms;  /* to measure the sampling interval */
     uint32_t measured_ms;
-    struct dash_rows rows;    /* the threads shown */
+    struct dash_rows rows;           /* the threads shown */
     const struct mon_thread **order; /* rows passing the filter, in sort order */
     size_t norder, order_cap;
 

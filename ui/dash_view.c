@@ -17,10 +17,14 @@ struct cols {
 /* Fixed columns for numbers and names, the rest shared by start symbol and gauge. */
 static struct cols columns(int w)
 {
-    struct cols c = {.proc = w >= 100 ? 15 : 14, .tid = 6, .left = 6, .pct = 4, .min = 6,
+    struct cols c = {.proc = w >= 100 ? 15 : 14,
+                     .tid = 6,
+                     .left = 6,
+                     .pct = 4,
+                     .min = 6,
                      .drv = w >= 100 ? 14 : 9};
-    int flex = w - 1 - (c.proc + 1) - (c.tid + 1) - 2 - (c.left + 1) - (c.pct + 1) - (c.min + 1) -
-               c.drv;
+    int flex =
+        w - 1 - (c.proc + 1) - (c.tid + 1) - 2 - (c.left + 1) - (c.pct + 1) - (c.min + 1) - c.drv;
     c.gauge = flex * 45 / 100;
     if (c.gauge < 6)
         c.gauge = 6;
@@ -79,8 +83,10 @@ static void title(const struct dash_model *m, struct dash_grid *g)
 {
     char left[160], right[64];
     const struct mon_target_info *t = &m->info.target;
-    const char *mach = t->machine == 0x8664 ? "x64" : t->machine == 0x14c ? "x86"
-                     : t->machine == 0xaa64 ? "arm64" : "?";
+    const char *mach = t->machine == 0x8664   ? "x64"
+                       : t->machine == 0x14c  ? "x86"
+                       : t->machine == 0xaa64 ? "arm64"
+                                              : "?";
     dash_grid_fill(g, 0, 0, g->w, ' ', DASH_ATTR_TITLE);
     if (m->attached)
         snprintf(left, sizeof left, "Windows build %u %s, %" PRIu32 " CPU%s", (unsigned)t->build,
@@ -89,8 +95,11 @@ static void title(const struct dash_model *m, struct dash_grid *g)
         snprintf(left, sizeof left, "waiting for the target");
     char state[32];
     if (m->crash.valid || m->paused || !m->cfg.replay)
-        snprintf(state, sizeof state, "%s", m->crash.valid ? "CRASH" : m->paused ? "FROZEN"
-                                            : m->attached ? "LIVE" : "");
+        snprintf(state, sizeof state, "%s",
+                 m->crash.valid ? "CRASH"
+                 : m->paused    ? "FROZEN"
+                 : m->attached  ? "LIVE"
+                                : "");
     else if (m->replay_paused)
         snprintf(state, sizeof state, "REPLAY paused");
     else
@@ -98,7 +107,8 @@ static void title(const struct dash_model *m, struct dash_grid *g)
     snprintf(right, sizeof right, "%s  %s ", state, m->clock);
     int rw = dash_grid_width(right);
     dash_grid_put(g, 0, 1, 7, DASH_ATTR_TITLE | DASH_ATTR_BOLD, "kdwatch", 0);
-    dash_grid_put(g, 0, 10, g->w - 11 - rw, DASH_ATTR_TITLE, left, dash_grid_glyphs(m->cfg.ascii)->ellipsis);
+    dash_grid_put(g, 0, 10, g->w - 11 - rw, DASH_ATTR_TITLE, left,
+                  dash_grid_glyphs(m->cfg.ascii)->ellipsis);
     dash_grid_put(g, 0, g->w - rw, rw, DASH_ATTR_TITLE | DASH_ATTR_BOLD, right, 0);
     uint8_t sa = m->crash.valid ? DASH_ATTR_DANGER : m->paused ? DASH_ATTR_WARN : DASH_ATTR_TITLE;
     dash_grid_paint(g, 0, g->w - rw, (int)strlen(state), sa | DASH_ATTR_REVERSE | DASH_ATTR_BOLD);
@@ -141,12 +151,16 @@ static void header(const struct dash_model *m, struct dash_grid *g)
 
     const struct mon_target_info *t = &s->target;
     bool df = t->bp_double_fault, bc = t->bp_bugcheck;
-    snprintf(armed, sizeof armed, "bp %s%s%s", df ? "KiDoubleFaultAbort" : "",
-             df && bc ? ", " : "", bc ? "KeBugCheckEx" : df ? "" : "nothing");
+    snprintf(armed, sizeof armed, "bp %s%s%s", df ? "KiDoubleFaultAbort" : "", df && bc ? ", " : "",
+             bc   ? "KeBugCheckEx"
+             : df ? ""
+                  : "nothing");
     size_t near = 0;
     for (size_t i = 0; i < m->rows.n; i++)
-        near += m->rows.v[i].samples && level(m, m->rows.v[i].headroom, m->rows.v[i].size) != DASH_ATTR_OK;
-    snprintf(count, sizeof count, "%zu threads, %zu under %u%%", m->rows.n, near, m->cfg.near_percent);
+        near += m->rows.v[i].samples &&
+                level(m, m->rows.v[i].headroom, m->rows.v[i].size) != DASH_ATTR_OK;
+    snprintf(count, sizeof count, "%zu threads, %zu under %u%%", m->rows.n, near,
+             m->cfg.near_percent);
     snprintf(sort, sizeof sort, "sort %s", sorts[m->sort]);
     filter[0] = 0;
     if (m->filter[0])
@@ -207,10 +221,12 @@ static void list(const struct dash_model *m, struct dash_grid *g)
     if (!m->norder) {
         char msg[96];
         if (m->filter[0])
-            snprintf(msg, sizeof msg, "no thread matches \"%s\" (Esc clears the filter)", m->filter);
+            snprintf(msg, sizeof msg, "no thread matches \"%s\" (Esc clears the filter)",
+                     m->filter);
         else
-            snprintf(msg, sizeof msg, "%s", m->attached ? "no threads: the target listed none yet"
-                                                        : "no threads yet: waiting for the target");
+            snprintf(msg, sizeof msg, "%s",
+                     m->attached ? "no threads: the target listed none yet"
+                                 : "no threads yet: waiting for the target");
         dash_grid_put(g, 5, 3, g->w - 4, DASH_ATTR_DIM, msg, 0);
     }
     for (int i = 0; i < rows && m->top + (size_t)i < m->norder; i++) {
@@ -276,7 +292,8 @@ static void help(const struct dash_model *m, struct dash_grid *g)
         KEY("space", m->replay_paused ? "play" : "pause"), KEY("+/-", "speed"), KEY("n", "next");
 #undef KEY
     for (int i = 0; i < n && col < g->w; i++) {
-        col += dash_grid_put(g, row, col, g->w - col, DASH_ATTR_KEY | DASH_ATTR_BOLD, keys[i], 0) + 1;
+        col +=
+            dash_grid_put(g, row, col, g->w - col, DASH_ATTR_KEY | DASH_ATTR_BOLD, keys[i], 0) + 1;
         col += dash_grid_put(g, row, col, g->w - col, DASH_ATTR_DIM, what[i], 0) + 2;
     }
 }

@@ -216,13 +216,12 @@ static void describe_control(struct decoder *d, const struct capture_record *rec
             if (kdnet_poke_parse(po->dg.body, po->dg.body_len, &pk) == KD_OK) {
                 char tip[64], hip[64];
                 capture_format_ip(pk.target_ip[10] == 0xff && pk.target_ip[11] == 0xff ? 4 : 6,
-                                  pk.target_ip[10] == 0xff ? pk.target_ip + 12 : pk.target_ip,
-                                  tip, sizeof tip);
+                                  pk.target_ip[10] == 0xff ? pk.target_ip + 12 : pk.target_ip, tip,
+                                  sizeof tip);
                 capture_format_ip(pk.host_ip[10] == 0xff && pk.host_ip[11] == 0xff ? 4 : 6,
                                   pk.host_ip[10] == 0xff ? pk.host_ip + 12 : pk.host_ip, hip,
                                   sizeof hip);
-                fprintf(d->out, " target=%s:%u host=%s:%u", tip, pk.target_port, hip,
-                        pk.host_port);
+                fprintf(d->out, " target=%s:%u host=%s:%u", tip, pk.target_port, hip, pk.host_port);
             }
         }
         if (po->rekeyed)
@@ -276,8 +275,10 @@ static void on_udp(struct decoder *d, const struct capture_record *rec)
     if (rc == KD_ERR_NOKEY) {
         st->nokey++;
         int h2t = endpoint_dir(d, rec);
-        if (h2t == 0) st->dir_t2h++;
-        if (h2t == 1) st->dir_h2t++;
+        if (h2t == 0)
+            st->dir_t2h++;
+        if (h2t == 1)
+            st->dir_h2t++;
         emit_problem(d, rec, h2t, chan,
                      dup ? "data channel: no data key (duplicate datagram)"
                          : "data channel: no data key (handshake not captured)");
@@ -337,9 +338,7 @@ static void on_stream(struct decoder *d, const struct capture_record *rec)
             continue;
         }
         switch (ev.kind) {
-        case KD_FRAMER_PACKET:
-            emit_packet(d, rec, h2t, NULL, &ev.packet);
-            break;
+        case KD_FRAMER_PACKET: emit_packet(d, rec, h2t, NULL, &ev.packet); break;
         case KD_FRAMER_BREAKIN:
             d->st->breakins++;
             if (!d->opt->quiet) {
@@ -357,8 +356,7 @@ static void on_stream(struct decoder *d, const struct capture_record *rec)
             emit_problem(d, rec, h2t, NULL, msg);
             break;
         }
-        case KD_FRAMER_GARBAGE:
-            break;
+        case KD_FRAMER_GARBAGE: break;
         }
     }
 }
@@ -368,18 +366,18 @@ static void print_summary(struct decoder *d)
     struct decode_stats *st = d->st;
     FILE *o = d->out;
     if (d->opt->json) {
-        fprintf(o, "{\"summary\":{\"frames\":%lu,\"datagrams\":%lu,\"target_to_host\":%lu,"
-                   "\"host_to_target\":%lu,\"control_channel\":%lu,\"data_channel\":%lu,"
-                   "\"decrypted\":%lu,\"hmac_verified\":%lu,\"hmac_failed\":%lu,"
-                   "\"no_data_key\":%lu,\"duplicates\":%lu,\"handshakes\":%lu,"
-                   "\"connection_checks\":%lu,\"data_packets\":%lu,\"checksums_valid\":%lu,"
-                   "\"checksums_bad\":%lu,\"control_packets\":%lu,\"stream_chunks\":%lu,"
-                   "\"breakins\":%lu,\"bad_frames\":%lu,\"types\":{",
-                st->frames, st->datagrams, st->dir_t2h, st->dir_h2t, st->control_dg,
-                st->data_dg, st->opened, st->opened, st->auth_failed, st->nokey,
-                st->duplicates, st->handshakes, st->conn_checks, st->data_packets,
-                st->checksum_ok, st->checksum_bad, st->control_packets, st->stream_chunks,
-                st->breakins, st->bad_frames);
+        fprintf(o,
+                "{\"summary\":{\"frames\":%lu,\"datagrams\":%lu,\"target_to_host\":%lu,"
+                "\"host_to_target\":%lu,\"control_channel\":%lu,\"data_channel\":%lu,"
+                "\"decrypted\":%lu,\"hmac_verified\":%lu,\"hmac_failed\":%lu,"
+                "\"no_data_key\":%lu,\"duplicates\":%lu,\"handshakes\":%lu,"
+                "\"connection_checks\":%lu,\"data_packets\":%lu,\"checksums_valid\":%lu,"
+                "\"checksums_bad\":%lu,\"control_packets\":%lu,\"stream_chunks\":%lu,"
+                "\"breakins\":%lu,\"bad_frames\":%lu,\"types\":{",
+                st->frames, st->datagrams, st->dir_t2h, st->dir_h2t, st->control_dg, st->data_dg,
+                st->opened, st->opened, st->auth_failed, st->nokey, st->duplicates, st->handshakes,
+                st->conn_checks, st->data_packets, st->checksum_ok, st->checksum_bad,
+                st->control_packets, st->stream_chunks, st->breakins, st->bad_frames);
         int first = 1;
         for (int t = 0; t < 16; t++)
             if (st->by_type[t]) {
@@ -396,17 +394,19 @@ static void print_summary(struct decoder *d)
                         st->api_rep[a]);
                 first = 0;
             }
-        fprintf(o, "},\"state_changes\":{\"exception\":%lu,\"load_symbols\":%lu,"
-                   "\"command_string\":%lu},\"print_strings\":%lu,\"file_io\":%lu}}\n",
+        fprintf(o,
+                "},\"state_changes\":{\"exception\":%lu,\"load_symbols\":%lu,"
+                "\"command_string\":%lu},\"print_strings\":%lu,\"file_io\":%lu}}\n",
                 st->state[0], st->state[1], st->state[2], st->print_strings, st->file_io);
         return;
     }
     fprintf(o, "\nsummary of %s\n", d->opt->path);
-    fprintf(o, "  frames %lu (UDP %lu, other %lu, malformed %lu)\n", st->frames, st->udp,
-            st->other, st->bad_frames);
+    fprintf(o, "  frames %lu (UDP %lu, other %lu, malformed %lu)\n", st->frames, st->udp, st->other,
+            st->bad_frames);
     if (st->datagrams) {
-        fprintf(o, "  KDNET datagrams %lu: target->host %lu, host->target %lu; control %lu, data %lu\n",
-                st->datagrams, st->dir_t2h, st->dir_h2t, st->control_dg, st->data_dg);
+        fprintf(
+            o, "  KDNET datagrams %lu: target->host %lu, host->target %lu; control %lu, data %lu\n",
+            st->datagrams, st->dir_t2h, st->dir_h2t, st->control_dg, st->data_dg);
         fprintf(o, "  decrypted and HMAC-verified %lu of %lu", st->opened, st->datagrams);
         if (st->auth_failed)
             fprintf(o, "; HMAC failed %lu", st->auth_failed);
@@ -419,8 +419,9 @@ static void print_summary(struct decoder *d)
     if (st->stream_chunks)
         fprintf(o, "  stream chunks %lu (%lu bytes), framing errors %lu\n", st->stream_chunks,
                 st->stream_bytes, st->framing_errors);
-    fprintf(o, "  KD packets: %lu data (checksums valid %lu, bad %lu), %lu control, %lu "
-               "connection checks, %lu break-ins\n",
+    fprintf(o,
+            "  KD packets: %lu data (checksums valid %lu, bad %lu), %lu control, %lu "
+            "connection checks, %lu break-ins\n",
             st->data_packets, st->checksum_ok, st->checksum_bad, st->control_packets,
             st->conn_checks, st->breakins);
     fputs("  by type:", o);
@@ -430,10 +431,11 @@ static void print_summary(struct decoder *d)
     fputs("\n  by API (requests/replies):", o);
     for (int a = 0; a < 0x40; a++)
         if (st->api_req[a] || st->api_rep[a])
-            fprintf(o, " %s %lu/%lu", kd_describe_api_name(0x3130u + (unsigned)a),
-                    st->api_req[a], st->api_rep[a]);
-    fprintf(o, "\n  state changes: exception %lu, load symbols %lu, command string %lu; "
-               "print strings %lu; file I/O %lu\n",
+            fprintf(o, " %s %lu/%lu", kd_describe_api_name(0x3130u + (unsigned)a), st->api_req[a],
+                    st->api_rep[a]);
+    fprintf(o,
+            "\n  state changes: exception %lu, load symbols %lu, command string %lu; "
+            "print strings %lu; file I/O %lu\n",
             st->state[0], st->state[1], st->state[2], st->print_strings, st->file_io);
 }
 
@@ -460,11 +462,15 @@ int decode_run(const struct decode_options *opt, FILE *out, FILE *err, struct de
         const char *why = "";
         if (kdnet_key_parse(opt->key, key, &part, &why) != KD_OK) {
             if (part > 0)
-                fprintf(err, "kdwatch: bad KDNET key: part %d is %s (expected four base-36 "
-                             "numbers a.b.c.d)\n", part, why);
+                fprintf(err,
+                        "kdwatch: bad KDNET key: part %d is %s (expected four base-36 "
+                        "numbers a.b.c.d)\n",
+                        part, why);
             else
-                fprintf(err, "kdwatch: bad KDNET key: %s (expected four base-36 numbers "
-                             "a.b.c.d)\n", why);
+                fprintf(err,
+                        "kdwatch: bad KDNET key: %s (expected four base-36 numbers "
+                        "a.b.c.d)\n",
+                        why);
             free(d);
             return 2;
         }
@@ -494,15 +500,12 @@ int decode_run(const struct decode_options *opt, FILE *out, FILE *err, struct de
             d->st->udp++;
             on_udp(d, &rec);
             break;
-        case CAPTURE_STREAM:
-            on_stream(d, &rec);
-            break;
+        case CAPTURE_STREAM: on_stream(d, &rec); break;
         case CAPTURE_BAD:
             d->st->bad_frames++;
             emit_problem(d, &rec, -1, NULL, rec.why);
             break;
-        default:
-            d->st->other++;
+        default: d->st->other++;
         }
     }
     if (rc < 0) {
@@ -529,8 +532,9 @@ int decode_run(const struct decode_options *opt, FILE *out, FILE *err, struct de
     }
     if (d->st->bad_frames || d->st->packet_bad || d->st->checksum_bad) {
         if (!status)
-            fprintf(err, "kdwatch: %lu malformed frame(s), %lu bad KD packet(s), %lu bad "
-                         "checksum(s): see the lines marked !!\n",
+            fprintf(err,
+                    "kdwatch: %lu malformed frame(s), %lu bad KD packet(s), %lu bad "
+                    "checksum(s): see the lines marked !!\n",
                     d->st->bad_frames, d->st->packet_bad, d->st->checksum_bad);
         status = 1;
     }

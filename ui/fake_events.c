@@ -17,7 +17,7 @@ enum role { ROLE_IDLE, ROLE_WORKER, ROLE_HOT, ROLE_NEAR, ROLE_VICTIM };
 
 struct fake_thread {
     enum role role;
-    double base;   /* usual fraction of the stack in use */
+    double base;               /* usual fraction of the stack in use */
     const char *const *frames; /* template: innermost first */
     size_t nframes;
 };
@@ -25,8 +25,8 @@ struct fake_thread {
 struct fake_events {
     struct fake_events_config cfg;
     uint32_t rng;
-    unsigned step;     /* 0 attach, 1..samples, then the crash stops */
-    unsigned stop;     /* crash stops done */
+    unsigned step; /* 0 attach, 1..samples, then the crash stops */
+    unsigned stop; /* crash stops done */
     size_t n;
     struct mon_thread *rows;   /* by creation; threshold events point here */
     struct mon_thread *sorted; /* the snapshot's order */
@@ -48,13 +48,19 @@ static uint32_t rnd(struct fake_events *f)
 }
 
 /* A fraction in [-0.5, 0.5). */
-static double jitter(struct fake_events *f) { return (double)(rnd(f) % 1000) / 1000.0 - 0.5; }
+static double jitter(struct fake_events *f)
+{
+    return (double)(rnd(f) % 1000) / 1000.0 - 0.5;
+}
 
 /* "symbol size" templates, innermost first. */
 static const char *const wait_frames[] = {
-    "nt!KiSwapContext+0x76 0",       "nt!KiSwapThread+0x500 0x140",
-    "nt!KiCommitThreadWait+0x14f 0xa0", "nt!KeWaitForSingleObject+0x377 0xa0",
-    "nt!NtWaitForSingleObject+0x6a 0x90", "nt!KiSystemServiceCopyEnd+0x25 0x70",
+    "nt!KiSwapContext+0x76 0",
+    "nt!KiSwapThread+0x500 0x140",
+    "nt!KiCommitThreadWait+0x14f 0xa0",
+    "nt!KeWaitForSingleObject+0x377 0xa0",
+    "nt!NtWaitForSingleObject+0x6a 0x90",
+    "nt!KiSystemServiceCopyEnd+0x25 0x70",
 };
 static const char *const worker_frames[] = {
     "nt!KiSwapContext+0x76 0",          "nt!KiSwapThread+0x500 0x140",
@@ -63,21 +69,33 @@ static const char *const worker_frames[] = {
     "nt!KiStartSystemThread+0x28 0x50",
 };
 static const char *const filter_frames[] = {
-    "nt!KiSwapContext+0x76 0",            "nt!KiSwapThread+0x500 0x140",
-    "nt!KeWaitForSingleObject+0x377 0xa0", "WdFilter!MpWaitForScanResult+0x8e 0xa0",
-    "FLTMGR!FltpPerformPreCallbacks+0x2f6 0x120", "FLTMGR!FltpDispatch+0xe9 0x110",
-    "nt!IofCallDriver+0x55 0x60",         "nt!NtReadFile+0x6c4 0x40",
+    "nt!KiSwapContext+0x76 0",
+    "nt!KiSwapThread+0x500 0x140",
+    "nt!KeWaitForSingleObject+0x377 0xa0",
+    "WdFilter!MpWaitForScanResult+0x8e 0xa0",
+    "FLTMGR!FltpPerformPreCallbacks+0x2f6 0x120",
+    "FLTMGR!FltpDispatch+0xe9 0x110",
+    "nt!IofCallDriver+0x55 0x60",
+    "nt!NtReadFile+0x6c4 0x40",
     "nt!KiSystemServiceCopyEnd+0x25 0x1a0",
 };
 static const char *const deep_frames[] = {
-    "storport!RaidStartIoPacket+0x3f1 0",        "storport!RaUnitScsiIrp+0x397 0x80",
-    "rosempio!DsmWriteEvent+0x118cb 0xc0",        "CLASSPNP!ServiceTransferRequest+0x355 0x40",
-    "CLASSPNP!ClasspServiceIdleRequest+0x26 0xa0", "nt!IopfCompleteRequest+0x341 0x80",
-    "rosempio!DsmWriteEvent+0x317f1 0xf0",        "rosempio!DsmWriteEvent+0x220a8 0x90",
-    "rosempio!DsmWriteEvent+0x21f75 0x60",        "rosempio!DsmWriteEvent+0x118cb 0x60",
-    "CLASSPNP!ServiceTransferRequest+0x355 0x40", "CLASSPNP!ClassReadWrite+0x132 0xa0",
-    "FLTMGR!FltpDispatch+0xe9 0x110",             "Ntfs!NtfsFsdWrite+0x1f4 0x250",
-    "nt!IofCallDriver+0x55 0x60",                 "nt!NtWriteFile+0x6c4 0x40",
+    "storport!RaidStartIoPacket+0x3f1 0",
+    "storport!RaUnitScsiIrp+0x397 0x80",
+    "rosempio!DsmWriteEvent+0x118cb 0xc0",
+    "CLASSPNP!ServiceTransferRequest+0x355 0x40",
+    "CLASSPNP!ClasspServiceIdleRequest+0x26 0xa0",
+    "nt!IopfCompleteRequest+0x341 0x80",
+    "rosempio!DsmWriteEvent+0x317f1 0xf0",
+    "rosempio!DsmWriteEvent+0x220a8 0x90",
+    "rosempio!DsmWriteEvent+0x21f75 0x60",
+    "rosempio!DsmWriteEvent+0x118cb 0x60",
+    "CLASSPNP!ServiceTransferRequest+0x355 0x40",
+    "CLASSPNP!ClassReadWrite+0x132 0xa0",
+    "FLTMGR!FltpDispatch+0xe9 0x110",
+    "Ntfs!NtfsFsdWrite+0x1f4 0x250",
+    "nt!IofCallDriver+0x55 0x60",
+    "nt!NtWriteFile+0x6c4 0x40",
     "nt!KiSystemServiceCopyEnd+0x25 0x1a0",
 };
 
@@ -89,7 +107,8 @@ struct proc {
 };
 
 static const struct proc procs[] = {
-    {"System", 4, 64, NULL},           {"smss.exe", 376, 2, "ntdll!TppWorkerThread"},
+    {"System", 4, 64, NULL},
+    {"smss.exe", 376, 2, "ntdll!TppWorkerThread"},
     {"csrss.exe", 512, 12, "csrss!CsrApiRequestThread"},
     {"wininit.exe", 588, 3, "ntdll!TppWorkerThread"},
     {"services.exe", 660, 8, "services!ScServiceMain"},
@@ -103,7 +122,7 @@ static const struct proc procs[] = {
 };
 
 static const char *const system_starts[] = {
-    "nt!ExpWorkerThread", "nt!KeBalanceSetManager", "nt!MiModifiedPageWriter",
+    "nt!ExpWorkerThread",        "nt!KeBalanceSetManager", "nt!MiModifiedPageWriter",
     "rosempio!DsmpWorkerThread", "nt!PopIrpWorkerControl", "storport!RaidpAdapterWorker",
 };
 
@@ -309,7 +328,8 @@ static const struct crash_frame inner_frames[] = {
     {"rosempio!DsmWriteEvent+0x3e3f3", 0x40},
     {"rosempio!DsmWriteEvent+0x3c4f4", 0xc0},
 };
-static const struct crash_frame turn_frames[] = { /* 0x4d0 bytes per turn */
+static const struct crash_frame turn_frames[] = {
+    /* 0x4d0 bytes per turn */
     {"rosempio!DsmWriteEvent+0x220a8", 0x90},
     {"rosempio!DsmWriteEvent+0x21f75", 0x60},
     {"rosempio!DsmWriteEvent+0x221d9", 0x60},
@@ -323,12 +343,9 @@ static const struct crash_frame turn_frames[] = { /* 0x4d0 bytes per turn */
     {"rosempio!DsmWriteEvent+0x317f1", 0xf0},
 };
 static const struct crash_frame outer_frames[] = {
-    {"CLASSPNP!ClassReadWrite+0x132", 0x60},
-    {"FLTMGR!FltpDispatch+0xe9", 0x110},
-    {"Ntfs!NtfsFsdWrite+0x1f4", 0x250},
-    {"nt!IofCallDriver+0x55", 0x60},
-    {"nt!NtWriteFile+0x6c4", 0x40},
-    {"nt!KiSystemServiceCopyEnd+0x25", 0x1a0},
+    {"CLASSPNP!ClassReadWrite+0x132", 0x60}, {"FLTMGR!FltpDispatch+0xe9", 0x110},
+    {"Ntfs!NtfsFsdWrite+0x1f4", 0x250},      {"nt!IofCallDriver+0x55", 0x60},
+    {"nt!NtWriteFile+0x6c4", 0x40},          {"nt!KiSystemServiceCopyEnd+0x25", 0x1a0},
 };
 #define CRASH_TURNS 17
 #define CRASH_PAST 0xf0u
@@ -375,8 +392,13 @@ int fake_events_breakdown(struct breakdown **out)
         {IST_BASE - 0x6000, IST_BASE, BREAKDOWN_STACK_IST},
     };
     struct breakdown_input in = {
-        .frames = fr, .count = n, .ptr_size = 8, .ranges = ranges, .range_count = 2,
-        .has_fault_sp = true, .fault_sp = VICTIM_LIMIT - CRASH_PAST,
+        .frames = fr,
+        .count = n,
+        .ptr_size = 8,
+        .ranges = ranges,
+        .range_count = 2,
+        .has_fault_sp = true,
+        .fault_sp = VICTIM_LIMIT - CRASH_PAST,
     };
     int rc = breakdown_new(&in, out);
     free(fr);
@@ -387,7 +409,8 @@ static void crash_stop(struct fake_events *f, uint64_t t)
 {
     static const char *const what[] = {
         "double fault: the CPU entered the double-fault handler on cpu 2",
-        "KeBugCheckEx called on cpu 2 (bugcheck 0x7F, 0x8, 0x80050033, 0x406f8, 0xfffff88001482416)",
+        "KeBugCheckEx called on cpu 2 (bugcheck 0x7F, 0x8, 0x80050033, 0x406f8, "
+        "0xfffff88001482416)",
         ("the kernel stopped for the bugcheck on cpu 2 (bugcheck 0x7F, 0x8, 0x80050033, 0x406f8, "
          "0xfffff88001482416)"),
     };
@@ -402,7 +425,7 @@ static void crash_stop(struct fake_events *f, uint64_t t)
     c->have_fault = true;
     c->fault_rsp = VICTIM_LIMIT - CRASH_PAST;
     c->fault_rip = 0xfffff88001482416ull; /* ql2300+0x69416 */
-    if (f->stop >= 1) { /* the code is known from KeBugCheckEx on */
+    if (f->stop >= 1) {                   /* the code is known from KeBugCheckEx on */
         c->have_code = true;
         c->code = 0x7F;
         c->args[0] = 8;
@@ -523,7 +546,10 @@ bool fake_events_next(struct fake_events *f, struct mon_event *ev)
     return true;
 }
 
-const struct mon_snapshot *fake_events_snapshot(const struct fake_events *f) { return &f->snap; }
+const struct mon_snapshot *fake_events_snapshot(const struct fake_events *f)
+{
+    return &f->snap;
+}
 
 const struct mon_crash *fake_events_crash(const struct fake_events *f)
 {

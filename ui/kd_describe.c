@@ -19,8 +19,14 @@ static struct kd_field *add(struct kd_description *d, const char *key, enum kd_f
     f->str[0] = 0;
     return f;
 }
-static void hex(struct kd_description *d, const char *key, uint64_t v) { add(d, key, KD_FIELD_HEX, v); }
-static void dec(struct kd_description *d, const char *key, uint64_t v) { add(d, key, KD_FIELD_DEC, v); }
+static void hex(struct kd_description *d, const char *key, uint64_t v)
+{
+    add(d, key, KD_FIELD_HEX, v);
+}
+static void dec(struct kd_description *d, const char *key, uint64_t v)
+{
+    add(d, key, KD_FIELD_DEC, v);
+}
 
 /* Printable copy of n bytes: controls become \n-style escapes or '.'. */
 static void str(struct kd_description *d, const char *key, const char *s, size_t n)
@@ -124,12 +130,8 @@ static void describe_manip(struct kd_description *d, const uint8_t *p, size_t n,
         if (d->reply)
             dec(d, "handle", m.u.write_bp.handle);
         break;
-    case DbgKdRestoreBreakPointApi:
-        dec(d, "handle", m.u.restore_bp.handle);
-        break;
-    case DbgKdContinueApi:
-        hex(d, "continue", m.u.cont.status);
-        break;
+    case DbgKdRestoreBreakPointApi: dec(d, "handle", m.u.restore_bp.handle); break;
+    case DbgKdContinueApi: hex(d, "continue", m.u.cont.status); break;
     case DbgKdContinueApi2:
         hex(d, "continue", m.u.cont2.status);
         dec(d, "trace", m.u.cont2.set.trace_flag);
@@ -142,11 +144,8 @@ static void describe_manip(struct kd_description *d, const uint8_t *p, size_t n,
             describe_version(d, &m.u.version);
         break;
     case DbgKdReadMachineSpecificRegister:
-    case DbgKdWriteMachineSpecificRegister:
-        hex(d, "msr", m.u.msr.msr);
-        break;
-    default:
-        break;
+    case DbgKdWriteMachineSpecificRegister: hex(d, "msr", m.u.msr.msr); break;
+    default: break;
     }
     if (m.data_len)
         dec(d, "data", m.data_len);

@@ -21,16 +21,16 @@ struct kd_field {
 };
 
 struct kd_description {
-    const char *type;   /* "STATE_MANIPULATE", "ACK", ... */
-    char what[48];      /* API or state change name, "" for control packets */
-    bool reply;         /* manipulate: target->host */
+    const char *type; /* "STATE_MANIPULATE", "ACK", ... */
+    char what[48];    /* API or state change name, "" for control packets */
+    bool reply;       /* manipulate: target->host */
     int nfields;
     struct kd_field f[KD_DESC_MAX_FIELDS];
     /* What the decoder's summary counts. */
-    int api_index;      /* DbgKd API - 0x3130 when known (0..0x3f), else -1 */
-    int state_index;    /* 0 exception, 1 load symbols, 2 command string, -1 */
+    int api_index;   /* DbgKd API - 0x3130 when known (0..0x3f), else -1 */
+    int state_index; /* 0 exception, 1 load symbols, 2 command string, -1 */
     bool api_unknown, state_unknown, print_string, file_io;
-    uint16_t machine;   /* from a GetVersion reply, else 0 */
+    uint16_t machine; /* from a GetVersion reply, else 0 */
 };
 
 /* Describes pkt travelling in the given direction. machine is the target's
@@ -47,7 +47,8 @@ void kd_describe_json(const struct kd_description *d, FILE *out);
 /* Writes s as a JSON string literal (quotes included). */
 void kd_json_string(FILE *out, const char *s);
 
-/* "ReadVirtualMemory" for 0x3130 ...; "Api0xNNNN" beyond the table (static or thread-unsafe buffer not used: returns a static name or "unknown"). */
+/* "ReadVirtualMemory" for 0x3130 ...; "Api0xNNNN" beyond the table (static or thread-unsafe buffer
+ * not used: returns a static name or "unknown"). */
 const char *kd_describe_api_name(uint32_t api);
 
 #endif

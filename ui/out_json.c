@@ -18,8 +18,10 @@ void out_json_init(struct out_json *j, FILE *out, bool frames)
 /* Length of a valid UTF-8 sequence at s, or 0. */
 static size_t utf8_len(const unsigned char *s)
 {
-    size_t n = s[0] >= 0xF0 && s[0] <= 0xF4 ? 4 : s[0] >= 0xE0 && s[0] < 0xF0 ? 3
-             : s[0] >= 0xC2 && s[0] < 0xE0 ? 2 : 0;
+    size_t n = s[0] >= 0xF0 && s[0] <= 0xF4  ? 4
+               : s[0] >= 0xE0 && s[0] < 0xF0 ? 3
+               : s[0] >= 0xC2 && s[0] < 0xE0 ? 2
+                                             : 0;
     for (size_t i = 1; i < n; i++)
         if ((s[i] & 0xC0) != 0x80)
             return 0;
@@ -54,7 +56,10 @@ static void hex(FILE *out, const char *key, uint64_t v)
     fprintf(out, "\"%s\":\"0x%" PRIx64 "\"", key, v);
 }
 
-static const char *bool_str(bool b) { return b ? "true" : "false"; }
+static const char *bool_str(bool b)
+{
+    return b ? "true" : "false";
+}
 
 void out_json_thread(FILE *out, const struct mon_thread *r, bool frames)
 {
@@ -141,8 +146,9 @@ void out_json_crash(FILE *out, const struct mon_crash *c)
             fputs("null", out);
         fputs(",\"description\":", out);
         out_json_string(out, bc);
-        fprintf(out, ",\"args\":[\"0x%" PRIx64 "\",\"0x%" PRIx64 "\",\"0x%" PRIx64 "\",\"0x%" PRIx64
-                     "\"]",
+        fprintf(out,
+                ",\"args\":[\"0x%" PRIx64 "\",\"0x%" PRIx64 "\",\"0x%" PRIx64 "\",\"0x%" PRIx64
+                "\"]",
                 c->args[0], c->args[1], c->args[2], c->args[3]);
     } else {
         fputs("null,\"name\":null,\"description\":null,\"args\":null", out);

@@ -62,7 +62,8 @@ static double scale_of(const struct breakdown *bd)
 {
     uint64_t span = bd->total_bytes;
     if (bd->has_thread_range && bd->has_lowest_sp) {
-        uint64_t low = bd->lowest_sp < bd->thread_range.limit ? bd->lowest_sp : bd->thread_range.limit;
+        uint64_t low =
+            bd->lowest_sp < bd->thread_range.limit ? bd->lowest_sp : bd->thread_range.limit;
         span = bd->thread_range.base - low;
     }
     double px = (double)span / 16.0;
@@ -79,7 +80,8 @@ static void block(FILE *out, const struct breakdown *bd, size_t i, double y, dou
 {
     char cs[BREAKDOWN_CALLSITE_LEN];
     breakdown_frame_format(&bd->frames[i], cs, sizeof cs);
-    fprintf(out, "<rect class=\"frame\" x=\"%d\" y=\"%.1f\" width=\"%d\" height=\"%.1f\" fill=\"%s\">",
+    fprintf(out,
+            "<rect class=\"frame\" x=\"%d\" y=\"%.1f\" width=\"%d\" height=\"%.1f\" fill=\"%s\">",
             COL_X, y, COL_W, h, colour(bd, bd->frames[i].module));
     fprintf(out, "<title>#%02zx ", i);
     esc(out, cs);
@@ -92,15 +94,15 @@ static void block(FILE *out, const struct breakdown *bd, size_t i, double y, dou
 }
 
 /* The thread stack by address: base at y0. Returns its bottom. */
-static double thread_segment(FILE *out, const struct breakdown *bd, const struct breakdown_stack *st,
-                             double y0, double sc, double *ys)
+static double thread_segment(FILE *out, const struct breakdown *bd,
+                             const struct breakdown_stack *st, double y0, double sc, double *ys)
 {
     const struct breakdown_range *r = &bd->thread_range;
     uint64_t low = bd->has_lowest_sp && bd->lowest_sp < r->limit ? bd->lowest_sp : r->limit;
     double ylim = y0 + (double)(r->base - r->limit) * sc, ylow = y0 + (double)(r->base - low) * sc;
     char a[24];
-    fprintf(out, "<rect class=\"stack\" x=\"%d\" y=\"%.1f\" width=\"%d\" height=\"%.1f\"/>\n", COL_X,
-            y0, COL_W, ylim - y0);
+    fprintf(out, "<rect class=\"stack\" x=\"%d\" y=\"%.1f\" width=\"%d\" height=\"%.1f\"/>\n",
+            COL_X, y0, COL_W, ylim - y0);
     for (size_t i = st->first; i <= st->last && i < bd->count; i++) {
         const struct breakdown_frame *f = &bd->frames[i];
         if (!(f->flags & BREAKDOWN_FRAME_NO_SP))
@@ -109,18 +111,21 @@ static double thread_segment(FILE *out, const struct breakdown *bd, const struct
             block(out, bd, i, ys[i], ys[i - 1] - ys[i]);
     }
     if (ylow > ylim) /* over the blocks: what lies past the limit stays visible */
-        fprintf(out, "<rect class=\"overflow\" x=\"%d\" y=\"%.1f\" width=\"%d\" height=\"%.1f\"/>\n",
+        fprintf(out,
+                "<rect class=\"overflow\" x=\"%d\" y=\"%.1f\" width=\"%d\" height=\"%.1f\"/>\n",
                 COL_X, ylim, COL_W, ylow - ylim);
     addr(r->base, a, sizeof a);
-    fprintf(out, "<text class=\"addr\" x=\"%d\" y=\"%.1f\">StackBase %s</text>\n", COL_X - 8, y0 + 4, a);
+    fprintf(out, "<text class=\"addr\" x=\"%d\" y=\"%.1f\">StackBase %s</text>\n", COL_X - 8,
+            y0 + 4, a);
     addr(r->limit, a, sizeof a);
-    fprintf(out, "<line class=\"limit\" x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\"/>\n", COL_X - 150,
-            ylim, COL_X + COL_W + 150, ylim);
+    fprintf(out, "<line class=\"limit\" x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\"/>\n",
+            COL_X - 150, ylim, COL_X + COL_W + 150, ylim);
     fprintf(out, "<text class=\"limit-text\" x=\"%d\" y=\"%.1f\">StackLimit %s</text>\n", COL_X - 8,
             ylim - 4, a);
     if (bd->past_limit)
-        fprintf(out, "<text class=\"past\" x=\"%d\" y=\"%.1f\">0x%" PRIx64 " (%" PRIu64
-                     ") bytes past the limit</text>\n",
+        fprintf(out,
+                "<text class=\"past\" x=\"%d\" y=\"%.1f\">0x%" PRIx64 " (%" PRIu64
+                ") bytes past the limit</text>\n",
                 COL_X - 8, ylow + 12, bd->past, bd->past);
     return ylow > ylim ? ylow : ylim;
 }
@@ -139,8 +144,10 @@ static double plain_segment(FILE *out, const struct breakdown *bd, const struct 
     }
     if (y - y0 < MIN_SEGMENT)
         y = y0 + MIN_SEGMENT;
-    fprintf(out, "<rect class=\"stack\" x=\"%d\" y=\"%.1f\" width=\"%d\" height=\"%.1f\" fill=\"none\"/>\n",
-            COL_X, y0, COL_W, y - y0);
+    fprintf(
+        out,
+        "<rect class=\"stack\" x=\"%d\" y=\"%.1f\" width=\"%d\" height=\"%.1f\" fill=\"none\"/>\n",
+        COL_X, y0, COL_W, y - y0);
     fprintf(out, "<text class=\"addr\" x=\"%d\" y=\"%.1f\">%s</text>\n", COL_X - 8, y0 + 12,
             breakdown_kind_str(st->kind));
     return y;
@@ -153,9 +160,11 @@ static void brk(FILE *out, const struct breakdown *bd, size_t upper, size_t lowe
     fputs("<polyline class=\"switch\" points=\"", out);
     for (int x = COL_X - 20, k = 0; x <= COL_X + COL_W + 20; x += 12, k++)
         fprintf(out, "%d,%.1f ", x, m + (k % 2 ? -6 : 6));
-    fprintf(out, "\"/>\n<text class=\"switch-text\" x=\"%d\" y=\"%.1f\">stack switch (%s -&gt; %s)</text>\n",
-            LABEL_X, m + 4, breakdown_kind_str(bd->stacks[lower].kind),
-            breakdown_kind_str(bd->stacks[upper].kind));
+    fprintf(
+        out,
+        "\"/>\n<text class=\"switch-text\" x=\"%d\" y=\"%.1f\">stack switch (%s -&gt; %s)</text>\n",
+        LABEL_X, m + 4, breakdown_kind_str(bd->stacks[lower].kind),
+        breakdown_kind_str(bd->stacks[upper].kind));
 }
 
 static void cycle(FILE *out, const struct breakdown *bd, const double *ys)
@@ -169,8 +178,9 @@ static void cycle(FILE *out, const struct breakdown *bd, const double *ys)
     for (size_t t = 1; t < c->turns; t++)
         fprintf(out, "<line class=\"turn\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n",
                 x - 8, ys[first - 1 + t * c->period], x, ys[first - 1 + t * c->period]);
-    fprintf(out, "<text class=\"cycle-text\" x=\"%.1f\" y=\"%.1f\">cycle x%zu: %zu frames, 0x%" PRIx64
-                 " bytes per turn</text>\n",
+    fprintf(out,
+            "<text class=\"cycle-text\" x=\"%.1f\" y=\"%.1f\">cycle x%zu: %zu frames, 0x%" PRIx64
+            " bytes per turn</text>\n",
             x - 12, (top + bottom) / 2, c->turns, c->period, c->turn_min);
 }
 
@@ -191,19 +201,22 @@ static void legend(FILE *out, const struct breakdown *bd)
 
 static void head(FILE *out, double height, const char *title, const char *subtitle)
 {
-    fprintf(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-                 "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"%d\" "
-                 "height=\"%.0f\" viewBox=\"0 0 %d %.0f\" font-family=\"monospace\" font-size=\"11\">\n",
+    fprintf(out,
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"%d\" "
+            "height=\"%.0f\" viewBox=\"0 0 %d %.0f\" font-family=\"monospace\" font-size=\"11\">\n",
             WIDTH, height, WIDTH, height);
     fputs("<defs><pattern id=\"hatch\" width=\"8\" height=\"8\" patternUnits=\"userSpaceOnUse\">"
           "<path d=\"M 0 8 L 8 0\" stroke=\"#d62728\" stroke-width=\"2\"/></pattern>\n"
           "<style>.frame{stroke:#fff;stroke-width:0.5}.stack{fill:#f4f4f4;stroke:#888}"
-          ".overflow{fill:url(#hatch);fill-opacity:0.8;stroke:#d62728;stroke-width:2}.limit{stroke:#d62728;stroke-width:2;"
+          ".overflow{fill:url(#hatch);fill-opacity:0.8;stroke:#d62728;stroke-width:2}.limit{stroke:"
+          "#d62728;stroke-width:2;"
           "stroke-dasharray:6 3}.limit-text,.past{fill:#d62728;text-anchor:end;font-weight:bold}"
           ".addr{text-anchor:end;fill:#555}.switch{fill:none;stroke:#7f3fbf;stroke-width:2}"
           ".switch-text{fill:#7f3fbf}.cycle{fill:none;stroke:#333;stroke-width:2}"
           ".turn{stroke:#333}.cycle-text{text-anchor:end;font-weight:bold}"
-          ".h{font-weight:bold}.title{font-size:16px;font-weight:bold}</style></defs>\n", out);
+          ".h{font-weight:bold}.title{font-size:16px;font-weight:bold}</style></defs>\n",
+          out);
     fputs("<rect width=\"100%\" height=\"100%\" fill=\"#fff\"/>\n", out);
     fputs("<text class=\"title\" x=\"20\" y=\"30\">", out);
     esc(out, title ? title : "kernel stack");
@@ -227,14 +240,16 @@ int out_svg_breakdown(FILE *out, const struct breakdown *bd, const char *title,
         double seg = (double)st->bytes * sc;
         if (s == bd->fault_stack && bd->has_thread_range) {
             uint64_t low = bd->has_lowest_sp && bd->lowest_sp < bd->thread_range.limit
-                               ? bd->lowest_sp : bd->thread_range.limit;
+                               ? bd->lowest_sp
+                               : bd->thread_range.limit;
             seg = (double)(bd->thread_range.base - low) * sc;
         }
         col += (seg < MIN_SEGMENT ? MIN_SEGMENT : seg) + (s ? GAP : 0);
     }
     double leg = TOP + 20.0 * (double)(bd->module_count + 1), h = (col > leg ? col : leg) + 40;
     head(out, h < 400 ? 400 : h, title, subtitle);
-    fprintf(out, "<text class=\"h\" x=\"%d\" y=\"%d\">grows down; block height = kf frame size</text>\n",
+    fprintf(out,
+            "<text class=\"h\" x=\"%d\" y=\"%d\">grows down; block height = kf frame size</text>\n",
             COL_X, TOP - 20);
     for (size_t s = bd->stack_count; s-- > 0;) { /* outermost stack at the top */
         const struct breakdown_stack *st = &bd->stacks[s];
@@ -262,8 +277,8 @@ int out_svg_crash(FILE *out, const struct mon_crash *c)
     int n = snprintf(sub, sizeof sub, "thread %s pid %" PRIu32 " tid %" PRIu32,
                      c->process[0] ? c->process : "?", c->pid, c->tid);
     if (out_text_overflow(c, &over) && n > 0 && (size_t)n < sizeof sub)
-        snprintf(sub + n, sizeof sub - (size_t)n, over > 0 ? ": %" PRId64 " bytes past StackLimit"
-                                                           : ": %" PRId64 " bytes left",
+        snprintf(sub + n, sizeof sub - (size_t)n,
+                 over > 0 ? ": %" PRId64 " bytes past StackLimit" : ": %" PRId64 " bytes left",
                  over > 0 ? over : -over);
     if (c->bd)
         return out_svg_breakdown(out, c->bd, title, sub);

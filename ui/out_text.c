@@ -56,9 +56,21 @@ static const struct {
 
 /* Bugcheck 0x7F's first argument is the trap number (Intel vector). */
 static const char *const traps[] = {
-    "divide error", "debug", "NMI", "breakpoint", "overflow", "bound", "invalid opcode",
-    "no coprocessor", "double fault", "coprocessor overrun", "invalid TSS",
-    "segment not present", "stack fault", "general protection", "page fault",
+    "divide error",
+    "debug",
+    "NMI",
+    "breakpoint",
+    "overflow",
+    "bound",
+    "invalid opcode",
+    "no coprocessor",
+    "double fault",
+    "coprocessor overrun",
+    "invalid TSS",
+    "segment not present",
+    "stack fault",
+    "general protection",
+    "page fault",
 };
 
 const char *out_text_bugcheck_name(uint32_t code)
@@ -109,8 +121,9 @@ static void stamp(struct out_text *t, uint64_t time_ms, char *buf, size_t size)
 
 static void thread_line(FILE *out, const struct mon_thread *r)
 {
-    fprintf(out, "    %-15.15s pid %-5" PRIu32 " tid %-6" PRIu32 " used %6" PRIu32 " of %6" PRIu32
-                 "  left %6" PRIu32 " (%2u%%)  min %6" PRIu32 "%s%s\n",
+    fprintf(out,
+            "    %-15.15s pid %-5" PRIu32 " tid %-6" PRIu32 " used %6" PRIu32 " of %6" PRIu32
+            "  left %6" PRIu32 " (%2u%%)  min %6" PRIu32 "%s%s\n",
             r->process, r->pid, r->tid, r->used, r->size, r->headroom,
             out_text_percent(r->headroom, r->size), r->min_headroom, r->top_driver[0] ? "  " : "",
             r->top_driver);
@@ -192,8 +205,9 @@ int out_text_crash(const struct mon_crash *c, FILE *out)
         if (c->stops & (1u << k))
             fprintf(out, " %s%s", stop_names[k], c->stops >> (k + 1) ? "," : "");
     fputc('\n', out);
-    fprintf(out, "  thread: %s pid %" PRIu32 " tid %" PRIu32 " (KTHREAD 0x%" PRIx64
-                 "), stack 0x%" PRIx64 "-0x%" PRIx64 "\n",
+    fprintf(out,
+            "  thread: %s pid %" PRIu32 " tid %" PRIu32 " (KTHREAD 0x%" PRIx64 "), stack 0x%" PRIx64
+            "-0x%" PRIx64 "\n",
             c->process[0] ? c->process : "?", c->pid, c->tid, c->thread, c->stack_limit,
             c->stack_base);
     if (c->have_fault)

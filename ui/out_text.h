@@ -13,8 +13,8 @@
 
 struct out_text {
     FILE *out;
-    unsigned top;    /* threads listed under each sample line */
-    bool have_t0;    /* times print relative to the first event */
+    unsigned top; /* threads listed under each sample line */
+    bool have_t0; /* times print relative to the first event */
     uint64_t t0;
 };
 

@@ -29,7 +29,10 @@ static uint64_t replay_now(void *user)
     return t > 0 ? (uint64_t)(t * 1000.0 + 0.5) : 0;
 }
 
-static void on_event(void *user, const struct mon_event *ev) { watch_out_event(user, ev); }
+static void on_event(void *user, const struct mon_event *ev)
+{
+    watch_out_event(user, ev);
+}
 
 /* Waits (real time) until recorded time t at the current speed (0 = no
  * wait), serving the replay keys meanwhile: space pauses, + and - change
@@ -108,8 +111,9 @@ static int observe(const struct watch_options *o, const char *key, FILE *out)
             if (reply && !have_version) {
                 const struct kd_version *v = &m.u.version;
                 const char *mach = kd_api_machine_name(v->machine);
-                fprintf(out, "  target: Windows build %u, %s%s, kernel base 0x%llx, "
-                             "PsLoadedModuleList 0x%llx, %s\n",
+                fprintf(out,
+                        "  target: Windows build %u, %s%s, kernel base 0x%llx, "
+                        "PsLoadedModuleList 0x%llx, %s\n",
                         v->minor, mach ? mach : "?",
                         (v->major >> 8) == DBGKD_MAJOR_NTBD ? " (boot debugger)" : "",
                         (unsigned long long)v->kern_base,
@@ -148,11 +152,8 @@ static int observe(const struct watch_options *o, const char *key, FILE *out)
                 hi = m.u.memory.address;
             break;
         case DbgKdGetContextApi:
-        case DbgKdGetContextExApi:
-            ctx += reply;
-            break;
-        default:
-            break;
+        case DbgKdGetContextExApi: ctx += reply; break;
+        default: break;
         }
     }
     fprintf(out, "  %lu stop(s); %lu breakpoint(s) set", stops, bp_set);
@@ -189,9 +190,13 @@ int watch_replay(const struct watch_options *o, double speed)
     replay_first_stop(r, &first);
     struct replay_clock clock = {r, replay_time(r)};
     struct kd_target t = replay_target(r);
-    struct monitor_config mcfg = {.interval_ms = o->interval_ms, .max_stall_ms = 1 << 30,
-                                  .symbols = o->symbols, .on_event = on_event, .user = out,
-                                  .now_ms = replay_now, .clock_user = &clock};
+    struct monitor_config mcfg = {.interval_ms = o->interval_ms,
+                                  .max_stall_ms = 1 << 30,
+                                  .symbols = o->symbols,
+                                  .on_event = on_event,
+                                  .user = out,
+                                  .now_ms = replay_now,
+                                  .clock_user = &clock};
     struct monitor *m;
     int status = 1;
     if (monitor_new(&t, &mcfg, &m) != KD_OK)
@@ -203,8 +208,10 @@ int watch_replay(const struct watch_options *o, double speed)
     replay_stats(r, &rs);
     if (rs.ran_out) {
         watch_out_hold(out, false, false);
-        fprintf(stderr, "kdwatch replay: %s ends before the monitor finished attaching: "
-                        "nothing to replay\n", o->uri);
+        fprintf(stderr,
+                "kdwatch replay: %s ends before the monitor finished attaching: "
+                "nothing to replay\n",
+                o->uri);
         monitor_free(m);
         watch_out_free(out);
         replay_free(r);
@@ -215,8 +222,10 @@ int watch_replay(const struct watch_options *o, double speed)
         monitor_free(m);
         watch_out_free(out);
         replay_free(r);
-        fprintf(stderr, "kdwatch replay: this recording is not a kdwatch session the monitor "
-                        "can follow (%s)\n", kd_status_str(rc));
+        fprintf(stderr,
+                "kdwatch replay: this recording is not a kdwatch session the monitor "
+                "can follow (%s)\n",
+                kd_status_str(rc));
         return observe(o, key, stdout);
     }
     double last = 0;

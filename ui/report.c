@@ -143,8 +143,9 @@ static size_t *by_min(const struct mon_snapshot *s, size_t *count)
 static void text_target(FILE *out, const struct mon_snapshot *s, const struct report_info *info)
 {
     const struct mon_target_info *t = &s->target;
-    fprintf(out, "  target:   Windows build %u, machine 0x%04x, %" PRIu32 " processor%s, %s at 0x%" PRIx64
-                 ", %zu modules\n",
+    fprintf(out,
+            "  target:   Windows build %u, machine 0x%04x, %" PRIu32
+            " processor%s, %s at 0x%" PRIx64 ", %zu modules\n",
             (unsigned)t->build, (unsigned)t->machine, t->cpus, t->cpus == 1 ? "" : "s",
             t->kernel[0] ? t->kernel : "kernel", t->kern_base, t->modules);
     fprintf(out, "  offsets:  %s%s\n", t->offsets_source[0] ? t->offsets_source : "?",
@@ -155,7 +156,8 @@ static void text_target(FILE *out, const struct mon_snapshot *s, const struct re
         fprintf(out, "  link:     %s\n", info->link);
     char dur[32];
     out_text_elapsed(info->duration_ms, dur, sizeof dur);
-    fprintf(out, "  session:  %" PRIu64 " samples%s%s, %zu threads; stall last %.1f ms, max %.1f ms",
+    fprintf(out,
+            "  session:  %" PRIu64 " samples%s%s, %zu threads; stall last %.1f ms, max %.1f ms",
             s->samples, info->duration_ms ? " in " : "", info->duration_ms ? dur : "", s->nthreads,
             s->stall_ms, s->stall_max_ms);
     fprintf(out, "%s%s\n", info->ended ? "; ended: " : "", info->ended ? info->ended : "");
@@ -171,8 +173,8 @@ static void text_verdict(FILE *out, const struct mon_snapshot *s, const struct r
     }
     const struct mon_thread *r = &s->threads[w];
     fprintf(out,
-            "  fail-below %s: FAILED: %zu thread%s under it; lowest %s pid %" PRIu32
-            " tid %" PRIu32 " with %" PRIu32 " bytes (%u%%) at its minimum\n",
+            "  fail-below %s: FAILED: %zu thread%s under it; lowest %s pid %" PRIu32 " tid %" PRIu32
+            " with %" PRIu32 " bytes (%u%%) at its minimum\n",
             t->text, report_fail_count(s, t), report_fail_count(s, t) == 1 ? "" : "s", r->process,
             r->pid, r->tid, r->min_headroom, out_text_percent(r->min_headroom, r->size));
 }
@@ -199,8 +201,9 @@ int report_write_text(FILE *out, const struct mon_snapshot *s, const struct mon_
                     "MIN LEFT", "MIN%", "PEAK USED", "START / DRIVER");
         for (size_t k = 0; k < n && k < top; k++) {
             const struct mon_thread *r = &s->threads[ix[k]];
-            fprintf(out, "    %-15.15s %6" PRIu32 " %6" PRIu32 " %6" PRIu32 " %8" PRIu32 " %4u%% %9" PRIu32
-                         "  %s%s%s\n",
+            fprintf(out,
+                    "    %-15.15s %6" PRIu32 " %6" PRIu32 " %6" PRIu32 " %8" PRIu32
+                    " %4u%% %9" PRIu32 "  %s%s%s\n",
                     r->process, r->pid, r->tid, r->size, r->min_headroom,
                     out_text_percent(r->min_headroom, r->size), r->peak_used,
                     r->start[0] ? r->start : "?", r->top_driver[0] ? " / " : "", r->top_driver);
@@ -237,8 +240,9 @@ int report_write_json(FILE *out, const struct mon_snapshot *s, const struct mon_
         fputs("null", out);
     fprintf(out, ",\"duration_ms\":%" PRIu64, info.duration_ms);
     if (s) {
-        fprintf(out, ",\"samples\":%" PRIu64 ",\"nthreads\":%zu,\"stall_ms\":%.3f,"
-                     "\"stall_max_ms\":%.3f,\"target\":",
+        fprintf(out,
+                ",\"samples\":%" PRIu64 ",\"nthreads\":%zu,\"stall_ms\":%.3f,"
+                "\"stall_max_ms\":%.3f,\"target\":",
                 s->samples, s->nthreads, s->stall_ms, s->stall_max_ms);
         out_json_target(out, &s->target);
         size_t n = 0, *ix = by_min(s, &n);

@@ -16,9 +16,9 @@
  * under it. */
 struct report_threshold {
     bool percent;
-    uint64_t bytes;  /* when !percent */
-    uint32_t ppm;    /* when percent: millionths of the stack size (10% = 100000) */
-    char text[32];   /* as given, for messages */
+    uint64_t bytes; /* when !percent */
+    uint32_t ppm;   /* when percent: millionths of the stack size (10% = 100000) */
+    char text[32];  /* as given, for messages */
 };
 
 /* Parses "N", "0xN" or "N%" (0 < N <= 100, up to 4 decimals). 0, or
@@ -36,11 +36,11 @@ size_t report_fail_count(const struct mon_snapshot *s, const struct report_thres
 
 /* What the report says beyond the snapshot and the crash; every pointer may be NULL. */
 struct report_info {
-    const char *link;                      /* transport description */
-    const char *ended;                     /* why the session ended */
+    const char *link;  /* transport description */
+    const char *ended; /* why the session ended */
     const struct report_threshold *fail_below;
-    uint64_t duration_ms;                  /* 0 = unknown */
-    unsigned top;                          /* threads listed, 0 = 10 */
+    uint64_t duration_ms; /* 0 = unknown */
+    unsigned top;         /* threads listed, 0 = 10 */
 };
 
 /* Human-readable report (the crash as out_text_crash). snap and crash may

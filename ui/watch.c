@@ -21,7 +21,10 @@
 
 static volatile sig_atomic_t watch_signal;
 
-static void on_signal(int sig) { watch_signal = sig; }
+static void on_signal(int sig)
+{
+    watch_signal = sig;
+}
 
 static uint64_t mono_ms(void)
 {
@@ -41,7 +44,10 @@ static void on_event(void *user, const struct mon_event *ev)
     watch_out_event(user, ev);
 }
 
-static bool link_error(int rc) { return rc == KD_ERR_CLOSED || rc == KD_ERR_IO; }
+static bool link_error(int rc)
+{
+    return rc == KD_ERR_CLOSED || rc == KD_ERR_IO;
+}
 
 /* The link dropped: reconnect for up to WATCH_RELINK_MS, then go on with
  * the target stopped (resumed by the caller). */
@@ -182,7 +188,6 @@ struct live_link {
     struct recorder *rec;
     struct watch_out *out;
 };
-
 
 /* Opens the link again and stops the target: a new transport and session. */
 static int live_relink(void *user, struct kd_target *t)

@@ -9,7 +9,7 @@
 
 struct watch_options {
     const char *uri;
-    double duration_s;   /* 0 = until quit, crash or signal */
+    double duration_s; /* 0 = until quit, crash or signal */
     int interval_ms;
     int max_stall_ms;
     int connect_timeout_ms;
@@ -17,13 +17,13 @@ struct watch_options {
     const char *symbols; /* ISF JSON or NULL */
     bool json, text, dashboard;
     bool paint;
-    const char *report; /* final report path or NULL */
-    const char *svg;    /* crash SVG path or NULL */
+    const char *report;     /* final report path or NULL */
+    const char *svg;        /* crash SVG path or NULL */
     const char *fail_below; /* "N" bytes or "N%" */
-    int frames;         /* dashboard: render N frames then quit (tests) */
-    const char *key;    /* replay: KDNET key of the recording */
-    double speed;       /* replay: 0 = as fast as possible, 1 = original timing */
-    bool replay;        /* the session is a replay (replay keys in the dashboard) */
+    int frames;             /* dashboard: render N frames then quit (tests) */
+    const char *key;        /* replay: KDNET key of the recording */
+    double speed;           /* replay: 0 = as fast as possible, 1 = original timing */
+    bool replay;            /* the session is a replay (replay keys in the dashboard) */
 };
 
 struct monitor;

@@ -55,8 +55,10 @@ int watch_out_new(const struct watch_options *o, struct watch_out **out)
     }
     if (o->fail_below) {
         if (report_threshold_parse(o->fail_below, &w->fail) != KD_OK) {
-            fprintf(stderr, "kdwatch: --fail-below wants bytes (4096, 0x1000) or a percentage "
-                            "(10%%), not '%s'\n", o->fail_below);
+            fprintf(stderr,
+                    "kdwatch: --fail-below wants bytes (4096, 0x1000) or a percentage "
+                    "(10%%), not '%s'\n",
+                    o->fail_below);
             free(w);
             return KD_ERR_ARG;
         }
@@ -65,7 +67,8 @@ int watch_out_new(const struct watch_options *o, struct watch_out **out)
     out_text_init(&w->text, stdout, 5);
     out_json_init(&w->json, stdout, false);
     if (w->kind == REPORT_OUTPUT_DASHBOARD) {
-        struct dash_model_config mc = {.replay = o->replay, .interval_ms = (uint32_t)o->interval_ms};
+        struct dash_model_config mc = {.replay = o->replay,
+                                       .interval_ms = (uint32_t)o->interval_ms};
         struct dash_curses_config cc = {.frames = o->frames};
         if (dash_model_new(&mc, &w->model) != KD_OK || dash_curses_new(&cc, &w->curses) != KD_OK) {
             dash_model_free(w->model);
@@ -119,12 +122,8 @@ void watch_out_event(struct watch_out *w, const struct mon_event *ev)
     }
     w->last_ms = ev->time_ms;
     switch (w->kind) {
-    case REPORT_OUTPUT_DASHBOARD:
-        dash_model_event(w->model, ev);
-        break;
-    case REPORT_OUTPUT_JSON:
-        out_json_event(&w->json, ev);
-        break;
+    case REPORT_OUTPUT_DASHBOARD: dash_model_event(w->model, ev); break;
+    case REPORT_OUTPUT_JSON: out_json_event(&w->json, ev); break;
     case REPORT_OUTPUT_TEXT:
         if (ev->kind != MON_EV_CRASH) /* the full report comes at the end */
             out_text_event(&w->text, ev);
@@ -211,7 +210,10 @@ void watch_out_idle(struct watch_out *w, int ms)
         w->pending = a;
 }
 
-bool watch_out_quit(struct watch_out *w) { return w->quit; }
+bool watch_out_quit(struct watch_out *w)
+{
+    return w->quit;
+}
 
 enum dash_action watch_out_take_action(struct watch_out *w)
 {

@@ -22,8 +22,10 @@ void watch_out_event(struct watch_out *w, const struct mon_event *ev);
  * says whether the held ones are shown or dropped. */
 void watch_out_hold(struct watch_out *w, bool hold, bool flush);
 void watch_out_print(struct watch_out *w, const char *text, size_t len); /* DbgPrint */
-void watch_out_error(struct watch_out *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void watch_out_status(struct watch_out *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void watch_out_error(struct watch_out *w, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void watch_out_status(struct watch_out *w, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 void watch_out_link(struct watch_out *w, const char *description);
 
 /* Dashboard: handle keys and redraw, waiting up to ms for a key. */

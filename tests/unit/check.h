@@ -23,62 +23,64 @@ static inline void check_hexdump(const char *label, const void *p, size_t n)
     fprintf(stderr, "\n");
 }
 
-#define CHECK(cond)                                                                        \
-    do {                                                                                   \
-        if (!(cond)) {                                                                     \
-            fprintf(stderr, "  %s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond);     \
-            check_failed_now = 1;                                                          \
-        }                                                                                  \
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "  %s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond);             \
+            check_failed_now = 1;                                                                  \
+        }                                                                                          \
     } while (0)
 
-#define CHECK_EQ(a, b)                                                                     \
-    do {                                                                                   \
-        uint64_t check_a_ = (uint64_t)(a), check_b_ = (uint64_t)(b);                       \
-        if (check_a_ != check_b_) {                                                        \
-            fprintf(stderr, "  %s:%d: %s == %s failed: 0x%" PRIx64 " (%" PRIu64            \
-                            ") != 0x%" PRIx64 " (%" PRIu64 ")\n",                          \
-                    __FILE__, __LINE__, #a, #b, check_a_, check_a_, check_b_, check_b_);   \
-            check_failed_now = 1;                                                          \
-        }                                                                                  \
+#define CHECK_EQ(a, b)                                                                             \
+    do {                                                                                           \
+        uint64_t check_a_ = (uint64_t)(a), check_b_ = (uint64_t)(b);                               \
+        if (check_a_ != check_b_) {                                                                \
+            fprintf(stderr,                                                                        \
+                    "  %s:%d: %s == %s failed: 0x%" PRIx64 " (%" PRIu64 ") != 0x%" PRIx64          \
+                    " (%" PRIu64 ")\n",                                                            \
+                    __FILE__, __LINE__, #a, #b, check_a_, check_a_, check_b_, check_b_);           \
+            check_failed_now = 1;                                                                  \
+        }                                                                                          \
     } while (0)
 
-#define CHECK_STR(a, b)                                                                    \
-    do {                                                                                   \
-        const char *check_a_ = (a), *check_b_ = (b);                                       \
-        if (!check_a_ || !check_b_ || strcmp(check_a_, check_b_) != 0) {                   \
-            fprintf(stderr, "  %s:%d: %s == %s failed:\n    got:      \"%s\"\n"            \
-                            "    expected: \"%s\"\n",                                      \
-                    __FILE__, __LINE__, #a, #b, check_a_ ? check_a_ : "(null)",            \
-                    check_b_ ? check_b_ : "(null)");                                       \
-            check_failed_now = 1;                                                          \
-        }                                                                                  \
+#define CHECK_STR(a, b)                                                                            \
+    do {                                                                                           \
+        const char *check_a_ = (a), *check_b_ = (b);                                               \
+        if (!check_a_ || !check_b_ || strcmp(check_a_, check_b_) != 0) {                           \
+            fprintf(stderr,                                                                        \
+                    "  %s:%d: %s == %s failed:\n    got:      \"%s\"\n"                            \
+                    "    expected: \"%s\"\n",                                                      \
+                    __FILE__, __LINE__, #a, #b, check_a_ ? check_a_ : "(null)",                    \
+                    check_b_ ? check_b_ : "(null)");                                               \
+            check_failed_now = 1;                                                                  \
+        }                                                                                          \
     } while (0)
 
-#define CHECK_BYTES(got, expected, n)                                                      \
-    do {                                                                                   \
-        size_t check_n_ = (n);                                                             \
-        if (memcmp((got), (expected), check_n_) != 0) {                                    \
-            fprintf(stderr, "  %s:%d: bytes differ: %s vs %s\n", __FILE__, __LINE__, #got, \
-                    #expected);                                                            \
-            check_hexdump("got", (got), check_n_);                                         \
-            check_hexdump("expected", (expected), check_n_);                               \
-            check_failed_now = 1;                                                          \
-        }                                                                                  \
+#define CHECK_BYTES(got, expected, n)                                                              \
+    do {                                                                                           \
+        size_t check_n_ = (n);                                                                     \
+        if (memcmp((got), (expected), check_n_) != 0) {                                            \
+            fprintf(stderr, "  %s:%d: bytes differ: %s vs %s\n", __FILE__, __LINE__, #got,         \
+                    #expected);                                                                    \
+            check_hexdump("got", (got), check_n_);                                                 \
+            check_hexdump("expected", (expected), check_n_);                                       \
+            check_failed_now = 1;                                                                  \
+        }                                                                                          \
     } while (0)
 
 /* A test is a function of no arguments, run by RUN(name). */
 #define TEST(name) static void name(void)
 
-#define RUN(fn)                                                                            \
-    do {                                                                                   \
-        check_failed_now = 0;                                                              \
-        fn();                                                                              \
-        if (check_failed_now) {                                                            \
-            fprintf(stderr, "FAIL %s\n", #fn);                                             \
-            check_failed_total++;                                                          \
-        } else {                                                                           \
-            check_passed_total++;                                                          \
-        }                                                                                  \
+#define RUN(fn)                                                                                    \
+    do {                                                                                           \
+        check_failed_now = 0;                                                                      \
+        fn();                                                                                      \
+        if (check_failed_now) {                                                                    \
+            fprintf(stderr, "FAIL %s\n", #fn);                                                     \
+            check_failed_total++;                                                                  \
+        } else {                                                                                   \
+            check_passed_total++;                                                                  \
+        }                                                                                          \
     } while (0)
 
 /* Prints the closing line; returns the exit status for main. */
@@ -94,9 +96,10 @@ static inline size_t check_hex(uint8_t *buf, size_t off, const char *s)
 {
     int hi = -1;
     for (; *s; s++) {
-        int v = (*s >= '0' && *s <= '9') ? *s - '0' : (*s >= 'a' && *s <= 'f') ? *s - 'a' + 10
-                                                     : (*s >= 'A' && *s <= 'F') ? *s - 'A' + 10
-                                                                                : -1;
+        int v = (*s >= '0' && *s <= '9')   ? *s - '0'
+                : (*s >= 'a' && *s <= 'f') ? *s - 'a' + 10
+                : (*s >= 'A' && *s <= 'F') ? *s - 'A' + 10
+                                           : -1;
         if (v < 0)
             continue;
         if (hi < 0) {

@@ -40,7 +40,10 @@ static const char *json_string(const char *p)
         } else if (c < 0x80) {
             p++;
         } else {
-            int n = c >= 0xF0 && c <= 0xF4 ? 4 : c >= 0xE0 && c < 0xF0 ? 3 : c >= 0xC2 && c < 0xE0 ? 2 : 0;
+            int n = c >= 0xF0 && c <= 0xF4  ? 4
+                    : c >= 0xE0 && c < 0xF0 ? 3
+                    : c >= 0xC2 && c < 0xE0 ? 2
+                                            : 0;
             if (!n)
                 return NULL;
             for (int i = 1; i < n; i++)

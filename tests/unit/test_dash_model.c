@@ -49,10 +49,10 @@ static void fixture(void)
                        "rosempio");
     fx[nfx++] = thread("diskstress.exe", 4120, 5016, "diskstress!WriterThread", 24576, 18960, 4224,
                        "rosempio");
-    fx[nfx++] = thread("MsMpEng.exe", 2284, 2300, "mpengine!ScanWorker", 24576, 12000, 12000,
-                       "WdFilter");
-    fx[nfx++] = thread("explorer.exe", 3412, 3468, "shcore!WorkThreadManager", 61440, 30000, 30000,
-                       "");
+    fx[nfx++] =
+        thread("MsMpEng.exe", 2284, 2300, "mpengine!ScanWorker", 24576, 12000, 12000, "WdFilter");
+    fx[nfx++] =
+        thread("explorer.exe", 3412, 3468, "shcore!WorkThreadManager", 61440, 30000, 30000, "");
     struct mon_thread *b = &fx[1];
     const char *syms[] = {"storport!RaidStartIoPacket+0x3f1", "rosempio!DsmWriteEvent+0x118cb",
                           "CLASSPNP!ServiceTransferRequest+0x355"};
@@ -111,7 +111,8 @@ static struct dash_model *session(int w, int h, bool ascii)
     struct mon_snapshot s0 = snapshot(0, 1000), s1 = snapshot(2, 2000), s2 = snapshot(3, 3000);
     event(m, MON_EV_ATTACH, 1000, "attached: Windows build 19041 x64, 4 processors", &s0);
     event(m, MON_EV_SAMPLE, 2000, "", &s1);
-    event(m, MON_EV_THRESHOLD, 2500, "diskstress.exe (pid 4120) thread 5012 under 10% headroom", NULL);
+    event(m, MON_EV_THRESHOLD, 2500, "diskstress.exe (pid 4120) thread 5012 under 10% headroom",
+          NULL);
     event(m, MON_EV_SAMPLE, 3000, "", &s2);
     return m;
 }
@@ -194,9 +195,6 @@ static void keys(struct dash_model *m, const char *s)
         dash_model_key(m, (unsigned char)*s);
 }
 
-
-
-
 TEST(list_sorted_by_headroom_80x24)
 {
     struct dash_model *m = session(80, 24, false);
@@ -275,8 +273,9 @@ TEST(filter_applied_and_cleared)
     keys(m, "s"); /* typed, not a sort */
     dash_model_key(m, DASH_KEY_ENTER);
     t = screen(m, 80, 24);
-    CHECK_STR(row(t, 2, buf, sizeof buf), " 5 threads, 2 under 25% · filter \"ros\": 2 shown · sort "
-                                          "headroom · bp KiDoubleFa…");
+    CHECK_STR(row(t, 2, buf, sizeof buf),
+              " 5 threads, 2 under 25% · filter \"ros\": 2 shown · sort "
+              "headroom · bp KiDoubleFa…");
     CHECK_STR(row(t, 4, buf, sizeof buf),
               " diskstress.exe   5012 diskstress!Wri… ██████████░│   1952   7%   1952 rosempio");
     CHECK_STR(row(t, 5, buf, sizeof buf),
@@ -369,7 +368,8 @@ TEST(crash_view_80x24)
     CHECK_EQ(dash_model_view(m), DASH_VIEW_CRASH);
     dash_model_key(m, DASH_KEY_PGDN);
     t = screen(m, 80, 24);
-    CHECK_STR(row(t, 4, buf, sizeof buf), "  05     80  storport!RaidpAdapterContinueScatterGather+0xc3");
+    CHECK_STR(row(t, 4, buf, sizeof buf),
+              "  05     80  storport!RaidpAdapterContinueScatterGather+0xc3");
     free(t);
     dash_model_key(m, DASH_KEY_END);
     t = screen(m, 80, 24);
@@ -390,17 +390,19 @@ TEST(crash_view_120x40)
     CHECK_STR(row(t, 1, buf, sizeof buf), " 0x7F UNEXPECTED_KERNEL_MODE_TRAP (8 = double fault)");
     CHECK_STR(row(t, 2, buf, sizeof buf),
               " 240 (0xf0) bytes past StackLimit, 24816 bytes deep in a 24576-byte stack");
-    CHECK_STR(row(t, 3, buf, sizeof buf),
-              " diskstress.exe pid 4120 tid 5012 | args 0x8 0x80050033 0x406f8 0xfffff88001482416 | "
-              "seen: double fault, KeBugCheckEx");
-    CHECK_STR(row(t, 5, buf, sizeof buf),
-              "  rosempio     █████████████████████████████████████                         61%    14400");
-    CHECK_STR(row(t, 10, buf, sizeof buf),
-              "  3 others     ██                                                             3%      704");
+    CHECK_STR(
+        row(t, 3, buf, sizeof buf),
+        " diskstress.exe pid 4120 tid 5012 | args 0x8 0x80050033 0x406f8 0xfffff88001482416 | "
+        "seen: double fault, KeBugCheckEx");
+    CHECK_STR(row(t, 5, buf, sizeof buf), "  rosempio     █████████████████████████████████████    "
+                                          "                     61%    14400");
+    CHECK_STR(row(t, 10, buf, sizeof buf), "  3 others     ██                                      "
+                                           "                       3%      704");
     CHECK_STR(row(t, 11, buf, sizeof buf),
               " cycle of 11 frames (rosempio (6 frames) -> CLASSPNP (3 frames) -> "
               "nt!IopfCompleteRequest+0x341 ->");
-    CHECK_STR(row(t, 17, buf, sizeof buf), "  02    140  fffff880`021748b0  nt!KiDoubleFaultAbort+0x28b");
+    CHECK_STR(row(t, 17, buf, sizeof buf),
+              "  02    140  fffff880`021748b0  nt!KiDoubleFaultAbort+0x28b");
     CHECK_STR(row(t, 18, buf, sizeof buf), "  ─── stack switch (IST stack -> thread stack) ───");
     CHECK_STR(row(t, 19, buf, sizeof buf), "  03         fffff880`0b9c0f10  ql2300+0x69416");
     CHECK_STR(row(t, 20, buf, sizeof buf),

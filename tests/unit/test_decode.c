@@ -26,7 +26,6 @@ static int run(const char *name, const char *key, bool json, struct decode_stats
     return rc;
 }
 
-
 TEST(windbg_uncut_counts)
 {
     struct decode_stats st;
@@ -53,16 +52,26 @@ TEST(windbg_uncut_counts)
     CHECK_EQ(st.by_type[7], 3);   /* STATE_CHANGE64 */
     CHECK_EQ(st.by_type[11], 66); /* FILE_IO */
     /* requests / replies per API */
-    CHECK_EQ(st.api_req[0x00], 44); CHECK_EQ(st.api_rep[0x00], 44); /* ReadVirtualMemory */
-    CHECK_EQ(st.api_req[0x02], 5);  CHECK_EQ(st.api_rep[0x02], 5);  /* GetContext */
-    CHECK_EQ(st.api_req[0x03], 2);  CHECK_EQ(st.api_rep[0x03], 2);  /* SetContext */
-    CHECK_EQ(st.api_req[0x05], 32); CHECK_EQ(st.api_rep[0x05], 32); /* RestoreBreakPoint */
-    CHECK_EQ(st.api_req[0x06], 1);  CHECK_EQ(st.api_rep[0x06], 0);  /* Continue */
-    CHECK_EQ(st.api_req[0x07], 3);  CHECK_EQ(st.api_rep[0x07], 3);  /* ReadControlSpace */
-    CHECK_EQ(st.api_req[0x08], 2);  CHECK_EQ(st.api_rep[0x08], 2);  /* WriteControlSpace */
-    CHECK_EQ(st.api_req[0x0C], 2);  CHECK_EQ(st.api_rep[0x0C], 0);  /* Continue2 */
-    CHECK_EQ(st.api_req[0x16], 1);  CHECK_EQ(st.api_rep[0x16], 1);  /* GetVersion */
-    CHECK_EQ(st.api_req[0x2F], 3);  CHECK_EQ(st.api_rep[0x2F], 3);  /* GetContextEx */
+    CHECK_EQ(st.api_req[0x00], 44);
+    CHECK_EQ(st.api_rep[0x00], 44); /* ReadVirtualMemory */
+    CHECK_EQ(st.api_req[0x02], 5);
+    CHECK_EQ(st.api_rep[0x02], 5); /* GetContext */
+    CHECK_EQ(st.api_req[0x03], 2);
+    CHECK_EQ(st.api_rep[0x03], 2); /* SetContext */
+    CHECK_EQ(st.api_req[0x05], 32);
+    CHECK_EQ(st.api_rep[0x05], 32); /* RestoreBreakPoint */
+    CHECK_EQ(st.api_req[0x06], 1);
+    CHECK_EQ(st.api_rep[0x06], 0); /* Continue */
+    CHECK_EQ(st.api_req[0x07], 3);
+    CHECK_EQ(st.api_rep[0x07], 3); /* ReadControlSpace */
+    CHECK_EQ(st.api_req[0x08], 2);
+    CHECK_EQ(st.api_rep[0x08], 2); /* WriteControlSpace */
+    CHECK_EQ(st.api_req[0x0C], 2);
+    CHECK_EQ(st.api_rep[0x0C], 0); /* Continue2 */
+    CHECK_EQ(st.api_req[0x16], 1);
+    CHECK_EQ(st.api_rep[0x16], 1); /* GetVersion */
+    CHECK_EQ(st.api_req[0x2F], 3);
+    CHECK_EQ(st.api_rep[0x2F], 3); /* GetContextEx */
     CHECK_EQ(st.api_unknown, 0);
     CHECK_EQ(st.state[0], 1); /* exception */
     CHECK_EQ(st.state[1], 2); /* load symbols (winload.efi, then unload-all) */

@@ -1,13 +1,13 @@
 /* test_monitor_live.c: the whole monitor (attach, samples, the three crash
  * stops, detach) against kdsim in-process, compared with kdsim's truth. */
-#include "check.h"
 #include "analyze_out.h"
+#include "check.h"
 #include "kd_status.h"
 #include "monitor.h"
-#include "tests/kdsim/sim_target.h"
-#include "tests/kdsim/sim_truth.h"
 #include "tests/kdsim/sim_kernel.h"
 #include "tests/kdsim/sim_mem.h"
+#include "tests/kdsim/sim_target.h"
+#include "tests/kdsim/sim_truth.h"
 
 struct ev_log {
     int attach, samples, crash, stops, detach, warnings, thresholds;
@@ -22,9 +22,15 @@ static void on_event(void *user, const struct mon_event *ev)
     case MON_EV_ATTACH: l->attach++; break;
     case MON_EV_SAMPLE: l->samples++; break;
     case MON_EV_CRASH: l->crash++; break;
-    case MON_EV_STOP: l->stops++; snprintf(l->last_stop, sizeof l->last_stop, "%s", ev->text); break;
+    case MON_EV_STOP:
+        l->stops++;
+        snprintf(l->last_stop, sizeof l->last_stop, "%s", ev->text);
+        break;
     case MON_EV_DETACH: l->detach++; break;
-    case MON_EV_WARNING: l->warnings++; snprintf(l->warning, sizeof l->warning, "%s", ev->text); break;
+    case MON_EV_WARNING:
+        l->warnings++;
+        snprintf(l->warning, sizeof l->warning, "%s", ev->text);
+        break;
     case MON_EV_THRESHOLD: l->thresholds++; break;
     default: break;
     }
@@ -124,8 +130,8 @@ TEST(doublefault_recursion)
          * ours one for one (ours: frame 0 is the handler at its entry). */
         size_t on_thread = 0;
         for (size_t i = 0; i < th->stack.n; i++)
-            on_thread += th->stack.f[i].sp >= th->stack_limit - 0x1000 &&
-                         th->stack.f[i].sp < th->stack_base;
+            on_thread +=
+                th->stack.f[i].sp >= th->stack_limit - 0x1000 && th->stack.f[i].sp < th->stack_base;
         CHECK_EQ(bd->count, on_thread + 1);
         int bad = 0;
         for (size_t i = 1; i < bd->count && i <= on_thread; i++) {
@@ -322,8 +328,8 @@ TEST(paint_finds_peaks)
         .scenario = {.name = "stress", .seed = 5, .threads = 64, .cpus = 2}};
     CHECK_EQ(sim_target_new(&cfg, &p.sim), KD_OK);
     struct kd_target t = sim_target_target(p.sim);
-    struct monitor_config mc = {.on_event = on_paint_event, .user = &p, .now_ms = frozen_clock,
-                                .paint = true};
+    struct monitor_config mc = {
+        .on_event = on_paint_event, .user = &p, .now_ms = frozen_clock, .paint = true};
     struct monitor *m;
     CHECK_EQ(monitor_new(&t, &mc, &m), KD_OK);
     struct kd_state_change sc;

@@ -84,14 +84,16 @@ TEST(fields_by_value)
     char *text = session_json(&lines), *l;
     l = line_of(text, "attach", 0);
     HAS(l, "\"time_ms\":1000,\"text\":\"attached: Windows build 19041 x64");
-    HAS(l, "\"target\":{\"build\":19041,\"machine\":\"0x8664\",\"cpus\":4,\"kernel\":\"ntoskrnl.exe\"");
+    HAS(l, "\"target\":{\"build\":19041,\"machine\":\"0x8664\",\"cpus\":4,\"kernel\":\"ntoskrnl."
+           "exe\"");
     HAS(l, "\"breakpoints\":{\"double_fault\":{\"armed\":true,\"address\":\"0xfffff80001cef7c0\","
            "\"symbol\":\"nt!KiDoubleFaultAbort\"},\"bugcheck\":{\"armed\":true");
     free(l);
     l = line_of(text, "sample", 11); /* the last sample: the victim at 7% */
     HAS(l, "\"seq\":12,\"samples\":12,\"snapshot_ms\":13000,");
     HAS(l, "\"nthreads\":40,");
-    HAS(l, "\"pid\":4120,\"tid\":5012,\"process\":\"diskstress.exe\",\"start\":\"diskstress!WriterThread\","
+    HAS(l, "\"pid\":4120,\"tid\":5012,\"process\":\"diskstress.exe\",\"start\":\"diskstress!"
+           "WriterThread\","
            "\"stack_base\":\"0xfffff8800b9c7000\",\"initial_stack\":\"0xfffff8800b9c7000\","
            "\"stack_limit\":\"0xfffff8800b9c1000\",\"sp\":\"0xfffff8800b9c17a0\",\"size\":24576,"
            "\"used\":22624,\"headroom\":1952,\"headroom_percent\":7,\"min_headroom\":1952,"
@@ -109,15 +111,19 @@ TEST(fields_by_value)
            "0xfffff88000c00000\"}");
     free(l);
     l = line_of(text, "crash", 0); /* the double fault alone: no code yet */
-    HAS(l, "\"crash\":{\"stops\":[\"double_fault\"],\"code\":null,\"name\":null,\"description\":null,"
-           "\"args\":null,\"fault_rsp\":\"0xfffff8800b9c0f10\"");
+    HAS(l,
+        "\"crash\":{\"stops\":[\"double_fault\"],\"code\":null,\"name\":null,\"description\":null,"
+        "\"args\":null,\"fault_rsp\":\"0xfffff8800b9c0f10\"");
     free(l);
     l = line_of(text, "crash", 2);
     HAS(l, "\"stops\":[\"double_fault\",\"kebugcheckex\",\"bugcheck\"],\"code\":\"0x7f\","
-           "\"name\":\"UNEXPECTED_KERNEL_MODE_TRAP\",\"description\":\"0x7F UNEXPECTED_KERNEL_MODE_TRAP "
-           "(8 = double fault)\",\"args\":[\"0x8\",\"0x80050033\",\"0x406f8\",\"0xfffff88001482416\"]");
+           "\"name\":\"UNEXPECTED_KERNEL_MODE_TRAP\",\"description\":\"0x7F "
+           "UNEXPECTED_KERNEL_MODE_TRAP "
+           "(8 = double "
+           "fault)\",\"args\":[\"0x8\",\"0x80050033\",\"0x406f8\",\"0xfffff88001482416\"]");
     HAS(l, "\"process\":\"diskstress.exe\",\"pid\":4120,\"tid\":5012,");
-    HAS(l, "\"past_limit\":240,\"headroom\":null,\"reason\":\"\",\"breakdown\":{\"pointer_size\":8,");
+    HAS(l,
+        "\"past_limit\":240,\"headroom\":null,\"reason\":\"\",\"breakdown\":{\"pointer_size\":8,");
     HAS(l, "\"modules\":[{\"module\":\"rosempio\",\"bytes\":14400,\"percent\":61,\"frames\":121}");
     HAS(l, "\"cycle\":{\"period\":11,\"turns\":17,");
     HAS(l, "\"edge\":\"switch\",\"switch\":\"IST stack -> thread stack\"");
@@ -128,8 +134,9 @@ TEST(fields_by_value)
     l = line_of(text, "report", 0);
     HAS(l, "{\"event\":\"report\",\"link\":\"tcp:h:1\",\"ended\":\"quit\",\"duration_ms\":0,"
            "\"samples\":12,\"nthreads\":40,");
-    HAS(l, "\"fail_below\":{\"threshold\":\"10%\",\"percent\":10.0000,\"bytes\":null,\"failed\":true,"
-           "\"count\":1,\"worst\":{\"kthread\":");
+    HAS(l,
+        "\"fail_below\":{\"threshold\":\"10%\",\"percent\":10.0000,\"bytes\":null,\"failed\":true,"
+        "\"count\":1,\"worst\":{\"kthread\":");
     HAS(l, "\"nearest\":[{\"kthread\":");
     free(l);
     free(text);

@@ -135,7 +135,8 @@ TEST(heights_follow_frame_sizes)
 {
     char *svg = crash_svg();
     double big = block_height(svg, "<title>#04 ql2300+0x6dc7a (0x140 bytes)");
-    double small = block_height(svg, "<title>#05 storport!RaidpAdapterContinueScatterGather+0xc3 (0x80");
+    double small =
+        block_height(svg, "<title>#05 storport!RaidpAdapterContinueScatterGather+0xc3 (0x80");
     double ist = block_height(svg, "<title>#02 nt!KiDoubleFaultAbort+0x28b (0x140 bytes)");
     CHECK(big > 0 && small > 0);
     CHECK(big / small > 2.49 && big / small < 2.51);

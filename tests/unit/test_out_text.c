@@ -88,24 +88,31 @@ TEST(event_lines)
     CHECK_EQ(out_text_message(&t, "error", 5000, "link lost"), KD_OK);
     fake_events_free(f);
     char *out = cap_close(&cap);
-    static const char want[] =
-        "00:00:00 attach: attached: Windows build 19041 x64, 4 processors, 187 modules, 12 processes, "
-        "20 threads; offsets from KDDEBUGGER_DATA64 + calibration\n"
-        "00:00:01 threshold: System (pid 4) thread 20 under 25% headroom: 4288 bytes left of 24576\n"
-        "00:00:01 threshold: diskstress.exe (pid 4120) thread 5016 under 25% headroom: 5040 bytes left "
-        "of 24576\n"
-        "00:00:01 threshold: diskstress.exe (pid 4120) thread 5020 under 25% headroom: 6016 bytes left "
-        "of 24576\n"
-        "00:00:01 sample 1: 20 threads (20 read), stall 2.9 ms (max 2.9 ms); nearest System tid 20 4288 "
-        "bytes left (17%)\n"
-        "    System          pid 4     tid 20     used  20288 of  24576  left   4288 (17%)  min   4288"
-        "  rosempio\n"
-        "    diskstress.exe  pid 4120  tid 5016   used  19536 of  24576  left   5040 (20%)  min   5040"
-        "  rosempio\n";
+    static const char want[] = "00:00:00 attach: attached: Windows build 19041 x64, 4 processors, "
+                               "187 modules, 12 processes, "
+                               "20 threads; offsets from KDDEBUGGER_DATA64 + calibration\n"
+                               "00:00:01 threshold: System (pid 4) thread 20 under 25% headroom: "
+                               "4288 bytes left of 24576\n"
+                               "00:00:01 threshold: diskstress.exe (pid 4120) thread 5016 under "
+                               "25% headroom: 5040 bytes left "
+                               "of 24576\n"
+                               "00:00:01 threshold: diskstress.exe (pid 4120) thread 5020 under "
+                               "25% headroom: 6016 bytes left "
+                               "of 24576\n"
+                               "00:00:01 sample 1: 20 threads (20 read), stall 2.9 ms (max 2.9 "
+                               "ms); nearest System tid 20 4288 "
+                               "bytes left (17%)\n"
+                               "    System          pid 4     tid 20     used  20288 of  24576  "
+                               "left   4288 (17%)  min   4288"
+                               "  rosempio\n"
+                               "    diskstress.exe  pid 4120  tid 5016   used  19536 of  24576  "
+                               "left   5040 (20%)  min   5040"
+                               "  rosempio\n";
     CHECK(strncmp(out, want, strlen(want)) == 0);
     if (strncmp(out, want, strlen(want)))
         fprintf(stderr, "got:\n%.1200s\n", out);
-    CHECK(strstr(out, "00:00:03 module: module loaded: \\SystemRoot\\System32\\drivers\\rosempio.sys") !=
+    CHECK(strstr(out,
+                 "00:00:03 module: module loaded: \\SystemRoot\\System32\\drivers\\rosempio.sys") !=
           NULL);
     CHECK(strstr(out, "00:00:03 crash: no bugcheck code yet; thread diskstress.exe tid 5012, 240 "
                       "bytes past StackLimit\n") != NULL);
@@ -134,7 +141,8 @@ TEST(crash_report_reuses_analyze_out)
     static const char head[] =
         "=== crash: 0x7F UNEXPECTED_KERNEL_MODE_TRAP (8 = double fault)\n"
         "  arguments: 0x8, 0x80050033, 0x406f8, 0xfffff88001482416\n"
-        "  stops seen: double fault (KiDoubleFaultAbort), KeBugCheckEx, the kernel's bugcheck break\n"
+        "  stops seen: double fault (KiDoubleFaultAbort), KeBugCheckEx, the kernel's bugcheck "
+        "break\n"
         "  thread: diskstress.exe pid 4120 tid 5012 (KTHREAD 0xffffb60c1a002100), stack "
         "0xfffff8800b9c1000-0xfffff8800b9c7000\n"
         "  fault: rsp 0xfffff8800b9c0f10 rip 0xfffff88001482416\n"

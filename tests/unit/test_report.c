@@ -51,8 +51,9 @@ TEST(threshold_parsing)
     CHECK_EQ(t.ppm, 125000);
     CHECK_EQ(report_threshold_parse("100%", &t), KD_OK);
     CHECK_EQ(t.ppm, 1000000);
-    const char *bad[] = {"", "abc", "10%%", "0%", "101%", "-5", "12.34567%", "1.%", "%",
-                         "99999999999999999999", "0x", "4k", "10 %"};
+    const char *bad[] = {"",   "abc",       "10%%", "0%", "101%",
+                         "-5", "12.34567%", "1.%",  "%",  "99999999999999999999",
+                         "0x", "4k",        "10 %"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         CHECK_EQ(report_threshold_parse(bad[i], &t), KD_ERR_ARG);
         CHECK(!t.percent && t.bytes == 0 && t.text[0] == 0);
@@ -130,8 +131,11 @@ TEST(report_text_and_json_files)
         ;
     struct report_threshold t;
     CHECK_EQ(report_threshold_parse("4096", &t), KD_OK);
-    struct report_info info = {.link = "kdnet:port=50000", .ended = "crash captured",
-                               .fail_below = &t, .duration_ms = 6000, .top = 3};
+    struct report_info info = {.link = "kdnet:port=50000",
+                               .ended = "crash captured",
+                               .fail_below = &t,
+                               .duration_ms = 6000,
+                               .top = 3};
     char dir[] = "/tmp/kdw_report_XXXXXX", path[64];
     CHECK(mkdtemp(dir) != NULL);
     snprintf(path, sizeof path, "%s/r.txt", dir);
@@ -142,13 +146,17 @@ TEST(report_text_and_json_files)
     buf[n] = 0;
     if (in)
         fclose(in);
-    CHECK(strstr(buf, "kdwatch report\n  target:   Windows build 19041, machine 0x8664, 4 processors, "
-                      "ntoskrnl.exe at 0xfffff80001c00000, 187 modules\n") != NULL);
-    CHECK(strstr(buf, "  link:     kdnet:port=50000\n  session:  5 samples in 00:00:06, 30 threads; "
-                      "stall last ") != NULL);
-    CHECK(strstr(buf, "; ended: crash captured\n  fail-below 4096: FAILED: 1 thread under it; lowest "
-                      "diskstress.exe pid 4120 tid 5012 with 1952 bytes (7%) at its minimum\n") != NULL);
-    CHECK(strstr(buf, "Threads nearest their limit (by minimum headroom, 3 of 30 sampled):") != NULL);
+    CHECK(strstr(buf,
+                 "kdwatch report\n  target:   Windows build 19041, machine 0x8664, 4 processors, "
+                 "ntoskrnl.exe at 0xfffff80001c00000, 187 modules\n") != NULL);
+    CHECK(strstr(buf,
+                 "  link:     kdnet:port=50000\n  session:  5 samples in 00:00:06, 30 threads; "
+                 "stall last ") != NULL);
+    CHECK(strstr(buf,
+                 "; ended: crash captured\n  fail-below 4096: FAILED: 1 thread under it; lowest "
+                 "diskstress.exe pid 4120 tid 5012 with 1952 bytes (7%) at its minimum\n") != NULL);
+    CHECK(strstr(buf, "Threads nearest their limit (by minimum headroom, 3 of 30 sampled):") !=
+          NULL);
     CHECK(strstr(buf, "    diskstress.exe    4120   5012  24576     1952    7%     22624  "
                       "diskstress!WriterThread / rosempio\n") != NULL);
     CHECK(strstr(buf, "=== crash: 0x7F UNEXPECTED_KERNEL_MODE_TRAP (8 = double fault)\n") != NULL);
@@ -162,8 +170,9 @@ TEST(report_text_and_json_files)
     if (in)
         fclose(in);
     CHECK(json_valid(buf));
-    static const char start[] = "{\"event\":\"report\",\"link\":\"kdnet:port=50000\",\"ended\":"
-                                "\"crash captured\",\"duration_ms\":6000,\"samples\":5,\"nthreads\":30,";
+    static const char start[] =
+        "{\"event\":\"report\",\"link\":\"kdnet:port=50000\",\"ended\":"
+        "\"crash captured\",\"duration_ms\":6000,\"samples\":5,\"nthreads\":30,";
     CHECK(strncmp(buf, start, strlen(start)) == 0);
     CHECK(strstr(buf, "\"fail_below\":{\"threshold\":\"4096\",\"percent\":null,\"bytes\":4096,"
                       "\"failed\":true,\"count\":1,") != NULL);
