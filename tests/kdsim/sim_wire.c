@@ -153,8 +153,11 @@ int sim_wire_report(struct sim_wire *w, uint64_t now, const struct kd_state_chan
             st = sim_wire_queue_data(w, now, KD_PACKET_TYPE_KD_DEBUG_IO, w->tx, used);
     }
     size_t used;
-    if (st == KD_OK && (st = kd_api_state_encode(sc, w->tx, sizeof(w->tx), &used)) == KD_OK)
+    if (st == KD_OK && (st = kd_api_state_encode(sc, w->tx, sizeof(w->tx), &used)) == KD_OK) {
+        memcpy(w->last_sc, w->tx, used);
+        w->last_sc_len = used;
         st = sim_wire_queue_data(w, now, KD_PACKET_TYPE_KD_STATE_CHANGE64, w->tx, used);
+    }
     w->stats.state_changes++;
     sim_wire_log(w, "stopped: cpu %u pc 0x%llx (exception 0x%08x)", sc->processor,
                  (unsigned long long)sc->program_counter, sc->u.exception.code);
@@ -194,13 +197,22 @@ static int break_in(struct sim_wire *w, uint64_t now)
 static int deliver(struct sim_wire *w, uint64_t now, const struct kd_packet *pkt)
 {
     struct kd_link_result res;
+    bool had_pending = kd_link_busy(&w->link);
     int st = kd_link_receive(&w->link, pkt, &res);
     if (st != KD_OK)
         return st;
     if ((st = emit_link(w, now, res.out, res.nout)) != KD_OK)
         return st;
-    if (res.event == KD_LINK_EV_RESET)
+    if (res.event == KD_LINK_EV_RESET) {
         sim_wire_log(w, "link reset by the host");
+        /* stopped, nothing in flight: the kernel in KdpSendWaitContinue sends
+         * its state change again, which is how a debugger resynchronises */
+        if (!w->running && !had_pending && w->qcount == 0 && w->last_sc_len)
+            st = sim_wire_queue_data(w, now, KD_PACKET_TYPE_KD_STATE_CHANGE64, w->last_sc,
+                                     w->last_sc_len);
+        if (st != KD_OK)
+            return st;
+    }
     if (!kd_link_busy(&w->link))
         w->ack_due = 0;
     if (res.event == KD_LINK_EV_DATA && pkt->type == KD_PACKET_TYPE_KD_STATE_MANIPULATE) {

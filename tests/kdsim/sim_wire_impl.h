@@ -53,6 +53,10 @@ struct sim_wire {
     uint64_t tx_seq, rx_seq, ctl_seq;
     uint8_t nonce[32];
     struct sim_wire_stats stats;
+    /* The last state change reported, sent again when the host resets the
+     * link while the machine is stopped (kdcom's KdpSendWaitContinue does). */
+    uint8_t last_sc[KD_PACKET_MAX];
+    size_t last_sc_len;
     uint8_t tx[KD_PACKET_MAX];
     uint8_t buf[KD_API_MANIP_DATA_MAX + KD_API_CONTEXT_AMD64_SIZE];
     uint8_t plain[KDNET_MAX_UDP];

@@ -380,8 +380,13 @@ static void test_link_restart(void)
     kd_link_reset(&h.link, &o);
     to_target(&h, &o, 1);
     pump(&h);
+    /* stopped when reset: the target sends its state change again, with the
+     * restarted link's first id (sync bit), as kdcom's KdpSendWaitContinue does */
+    CHECK(h.nrx >= 1);
+    CHECK_EQ(h.rx[h.nrx - 1].type, KD_PACKET_TYPE_KD_STATE_CHANGE64);
+    CHECK_EQ(h.rx[h.nrx - 1].id, 0x80800800u);
     CHECK_EQ(request(&h, &req, &rep), KD_OK);
-    CHECK_EQ(h.rx[h.nrx - 1].id, 0x80800800u); /* the restarted target's first id */
+    CHECK_EQ(h.rx[h.nrx - 1].id, 0x80800001u);
     CHECK(rep.data_len == 2 && rep.data[0] == 'M');
     host_free(&h);
 }
