@@ -32,6 +32,7 @@
  *      "paths": ["system call"|"paging I/O"...], "system_call_frame": n|null,
  *      "paging_frame": n|null, "bytes"}] */
 #include "analyze_out.h"
+#include "out_json.h"
 
 #include "kd_status.h"
 
@@ -245,41 +246,6 @@ int analyze_out_breakdown_text(const struct breakdown *bd, FILE *out)
 
 /* ---- JSON ---------------------------------------------------------------- */
 
-/* Length of a valid UTF-8 sequence at s, or 0. */
-static size_t utf8_len(const unsigned char *s)
-{
-    size_t n = s[0] >= 0xF0 && s[0] <= 0xF4 ? 4 : s[0] >= 0xE0 ? 3 : s[0] >= 0xC2 ? 2 : 0;
-    if (s[0] >= 0xF5)
-        return 0;
-    for (size_t i = 1; i < n; i++)
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-    return n;
-}
-
-static void json_str(FILE *out, const char *str)
-{
-    const unsigned char *s = (const unsigned char *)str;
-    fputc('"', out);
-    while (*s) {
-        size_t n;
-        if (*s == '"' || *s == '\\') {
-            fprintf(out, "\\%c", *s++);
-        } else if (*s < 0x20 || *s == 0x7f) {
-            fprintf(out, "\\u%04x", *s++);
-        } else if (*s < 0x80) {
-            fputc(*s++, out);
-        } else if ((n = utf8_len(s)) != 0) {
-            fwrite(s, 1, n, out);
-            s += n;
-        } else {
-            fputs("\\ufffd", out); /* not UTF-8: pasted text in a legacy code page */
-            s++;
-        }
-    }
-    fputc('"', out);
-}
-
 static void json_hex(FILE *out, const char *key, bool has, uint64_t v)
 {
     if (has)
@@ -311,11 +277,11 @@ static void json_frame(const struct breakdown *bd, size_t i, FILE *out)
     fputc(',', out);
     json_hex(out, "ret", sp, f->ret);
     fputs(",\"call_site\":", out);
-    json_str(out, cs);
+    out_json_string(out, cs);
     fputs(",\"module\":", out);
-    json_str(out, f->module);
+    out_json_string(out, f->module);
     fputs(",\"function\":", out);
-    json_str(out, f->function);
+    out_json_string(out, f->function);
     fputc(',', out);
     json_hex(out, "offset", f->has_offset, f->offset);
     fputc(',', out);
@@ -349,7 +315,7 @@ static void json_cycle(const struct breakdown *bd, FILE *out)
     for (size_t i = c->start; i < c->start + c->period; i++) {
         breakdown_frame_format(&bd->frames[i], cs, sizeof cs);
         fputs(i == c->start ? "" : ",", out);
-        json_str(out, cs);
+        out_json_string(out, cs);
     }
     fputs("]}", out);
 }
@@ -361,7 +327,7 @@ static void json_reentries(const struct breakdown *bd, FILE *out)
         const struct breakdown_reentry *r = &bd->reentries[i];
         bool sys = r->paths & BREAKDOWN_PATH_SYSCALL, pag = r->paths & BREAKDOWN_PATH_PAGING;
         fputs(i ? ",{\"module\":" : "{\"module\":", out);
-        json_str(out, r->module);
+        out_json_string(out, r->module);
         fprintf(out,
                 ",\"outer_entry\":%zu,\"outer_exit\":%zu,\"inner_entry\":%zu,\"paths\":[%s%s%s],",
                 r->outer_entry, r->outer_exit, r->inner_entry, sys ? "\"system call\"" : "",
@@ -410,7 +376,7 @@ static void json_body(const struct breakdown *bd, FILE *out)
     fputs(",\"modules\":[", out);
     for (size_t m = 0; m < bd->module_count; m++) {
         fputs(m ? ",{\"module\":" : "{\"module\":", out);
-        json_str(out, bd->modules[m].name);
+        out_json_string(out, bd->modules[m].name);
         fprintf(out, ",\"bytes\":%" PRIu64 ",\"percent\":%u,\"frames\":%zu}", bd->modules[m].bytes,
                 bd->modules[m].percent, bd->modules[m].frames);
     }
@@ -500,7 +466,7 @@ int analyze_out_json(const struct stack_text *st, const char *source, FILE *out)
         return KD_ERR_ARG;
     fputs("{\"source\":", out);
     if (source)
-        json_str(out, source);
+        out_json_string(out, source);
     else
         fputs("null", out);
     fputs(",\"stacks\":[", out);

@@ -10,6 +10,7 @@
 #include "kd_wire.h"
 #include "kdnet.h"
 #include "kdnet_passive.h"
+#include "out_json.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -133,7 +134,7 @@ static void emit_problem(struct decoder *d, const struct capture_record *rec, in
     line_start(d, rec, h2t, channel);
     if (d->opt->json) {
         fputs(",\"error\":", d->out);
-        kd_json_string(d->out, what);
+        out_json_string(d->out, what);
     } else {
         fprintf(d->out, "!! %s", what);
     }

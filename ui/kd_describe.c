@@ -3,6 +3,7 @@
 #include "kd_describe.h"
 #include "kd_api.h"
 #include "kd_status.h"
+#include "out_json.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -293,26 +294,11 @@ void kd_describe_text(const struct kd_description *d, FILE *out)
     }
 }
 
-void kd_json_string(FILE *out, const char *s)
-{
-    fputc('"', out);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(out, "\\%c", c);
-        else if (c < 0x20)
-            fprintf(out, "\\u%04x", c);
-        else
-            fputc(c, out);
-    }
-    fputc('"', out);
-}
-
 void kd_describe_json(const struct kd_description *d, FILE *out)
 {
     if (d->what[0]) {
         fputs(",\"what\":", out);
-        kd_json_string(out, d->what);
+        out_json_string(out, d->what);
     }
     for (int i = 0; i < d->nfields; i++) {
         const struct kd_field *f = &d->f[i];
@@ -320,7 +306,7 @@ void kd_describe_json(const struct kd_description *d, FILE *out)
         switch (f->kind) {
         case KD_FIELD_HEX: fprintf(out, "\"0x%llx\"", (unsigned long long)f->num); break;
         case KD_FIELD_DEC: fprintf(out, "%llu", (unsigned long long)f->num); break;
-        case KD_FIELD_STR: kd_json_string(out, f->str); break;
+        case KD_FIELD_STR: out_json_string(out, f->str); break;
         }
     }
 }

@@ -44,9 +44,6 @@ void kd_describe_text(const struct kd_description *d, FILE *out);
 /* ,"api":"ReadVirtualMemory","addr":"0x..." (continues an open JSON object) */
 void kd_describe_json(const struct kd_description *d, FILE *out);
 
-/* Writes s as a JSON string literal (quotes included). */
-void kd_json_string(FILE *out, const char *s);
-
 /* "ReadVirtualMemory" for 0x3130 ...; "Api0xNNNN" beyond the table (static or thread-unsafe buffer
  * not used: returns a static name or "unknown"). */
 const char *kd_describe_api_name(uint32_t api);
