@@ -259,8 +259,14 @@ int threads_cpus(const struct kd_target *t, const struct kdbg *k, uint32_t ncpus
         return KD_ERR_ARG;
     for (uint32_t c = 0; c < ncpus; c++) {
         uint32_t got = 0;
+        uint64_t prcb = cpus[c].prcb;
         memset(&cpus[c], 0, sizeof cpus[c]);
-        if (kdbg_current_thread(t, k, c, &cpus[c].thread) != KD_OK)
+        if (!prcb && kdbg_prcb(t, k, c, &prcb) != KD_OK)
+            continue;
+        cpus[c].prcb = prcb;
+        if (!kdbg_has(k, KDBG_OFF_PRCB_CURRENT_THREAD) ||
+            target_read_kptr(t, prcb + kdbg_get(k, KDBG_OFF_PRCB_CURRENT_THREAD),
+                             &cpus[c].thread) != KD_OK)
             continue;
         /* only up to RSP: on a 115200-baud link the whole CONTEXT costs ~0.1 s */
         if (t->ops->get_context(t->ctx, (uint16_t)c, ctx, KD_API_CONTEXT_AMD64_RSP + 8, &got) !=

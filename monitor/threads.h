@@ -86,10 +86,13 @@ struct threads_cpu {
     uint64_t thread; /* KPRCB.CurrentThread */
     uint64_t rsp;    /* CONTEXT.Rsp from GetContext(cpu) */
     bool valid;
+    uint64_t prcb; /* KiProcessorBlock[cpu]: found once, kept across samples (0: not yet) */
 };
 
 /* For cpu 0..ncpus-1: current thread and RSP. A processor whose data cannot
- * be read is left invalid (not an error); KD_ERR_ARG for ncpus over the cap. */
+ * be read is left invalid (not an error); KD_ERR_ARG for ncpus over the cap.
+ * cpus[].prcb is kept from a previous call (the KPRCB never moves), so a
+ * sample costs one read and one context per processor. */
 int threads_cpus(const struct kd_target *t, const struct kdbg *k, uint32_t ncpus,
                  struct threads_cpu *cpus);
 

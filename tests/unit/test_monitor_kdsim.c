@@ -267,7 +267,7 @@ static void test_threads_and_usage(void)
         listed += k->procs[p].listed;
     CHECK_EQ(l->n, want);
     CHECK_EQ(l->nprocs, listed);
-    struct threads_cpu cpus[SIM_MAX_CPUS];
+    struct threads_cpu cpus[SIM_MAX_CPUS] = {0};
     CHECK_EQ(threads_cpus(&t, &kb, k->ncpus, cpus), KD_OK);
     struct threads_usage *u = calloc(l->n ? l->n : 1, sizeof *u);
     CHECK_EQ(threads_sample(&t, &o, l, cpus, k->ncpus, THREADS_READ_STATE, u), KD_OK);

@@ -64,7 +64,7 @@ static void test_usage(void)
 {
     struct env e;
     struct fake_world_layout lay;
-    struct threads_cpu cpus[FAKE_WORLD_CPUS];
+    struct threads_cpu cpus[FAKE_WORLD_CPUS] = {0};
     struct threads_usage u[FAKE_WORLD_MAX_THREADS];
     fake_world_layout_19041(&lay);
     CHECK_EQ(env_build(&e, &lay, 3, 4), KD_OK);
@@ -153,7 +153,8 @@ static void test_off_stack(void)
                                 .stack_base = 0xFFFFB00000008000ull,
                                 .kernel_stack = 0xFFFFB00000007000ull,
                                 .have_block = true};
-    struct threads_cpu cpu = {th.kthread, 0xFFFFB00000100F00ull, true}; /* on a DPC stack */
+    struct threads_cpu cpu = {
+        .thread = th.kthread, .rsp = 0xFFFFB00000100F00ull, .valid = true}; /* on a DPC stack */
     struct threads_usage u;
     CHECK_EQ(threads_usage(&th, &cpu, 1, &u), KD_OK);
     CHECK_EQ(u.cpu, 0);
