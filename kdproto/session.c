@@ -387,15 +387,15 @@ static int op_get_version(void *ctx, struct kd_version *v)
     return KD_OK;
 }
 
-static int op_read_virtual(void *ctx, uint64_t addr, uint8_t *buf, uint32_t len, uint32_t *got)
+/* Sends a read request and copies what its reply carries (at most len
+ * bytes) to buf. A memory read may come back partial with a failure status
+ * and its bytes still count; control space needs success. */
+static int read_request(struct session *s, const struct kd_manip *req, bool partial_ok,
+                        uint8_t *buf, uint32_t len, uint32_t *got)
 {
-    struct session *s = ctx;
-    struct kd_manip req, rep;
+    struct kd_manip rep;
     *got = 0;
-    int rc = kd_api_manip_req_read_virtual(&req, addr, len);
-    if (rc != KD_OK)
-        return rc;
-    rc = request(s, &req, &rep);
+    int rc = request(s, req, &rep);
     if (rc != KD_OK)
         return rc;
     uint32_t n = rep.u.memory.actual;
@@ -403,11 +403,19 @@ static int op_read_virtual(void *ctx, uint64_t addr, uint8_t *buf, uint32_t len,
         n = len;
     if (n > rep.data_len)
         n = (uint32_t)rep.data_len;
-    if (n == 0)
+    if (n == 0 || (!partial_ok && rep.return_status != STATUS_SUCCESS))
         return KD_ERR_TARGET;
     memcpy(buf, rep.data, n);
     *got = n;
     return KD_OK;
+}
+
+static int op_read_virtual(void *ctx, uint64_t addr, uint8_t *buf, uint32_t len, uint32_t *got)
+{
+    struct kd_manip req;
+    *got = 0;
+    int rc = kd_api_manip_req_read_virtual(&req, addr, len);
+    return rc != KD_OK ? rc : read_request(ctx, &req, true, buf, len, got);
 }
 
 static int op_write_virtual(void *ctx, uint64_t addr, const uint8_t *buf, uint32_t len,
@@ -429,25 +437,10 @@ static int op_write_virtual(void *ctx, uint64_t addr, const uint8_t *buf, uint32
 static int op_read_control(void *ctx, uint16_t cpu, uint64_t selector, uint8_t *buf, uint32_t len,
                            uint32_t *got)
 {
-    struct session *s = ctx;
-    struct kd_manip req, rep;
+    struct kd_manip req;
     *got = 0;
     int rc = kd_api_manip_req_read_control(&req, cpu, selector, len);
-    if (rc != KD_OK)
-        return rc;
-    rc = request(s, &req, &rep);
-    if (rc != KD_OK)
-        return rc;
-    uint32_t n = rep.u.memory.actual;
-    if (n > len)
-        n = len;
-    if (n > rep.data_len)
-        n = (uint32_t)rep.data_len;
-    if (rep.return_status != STATUS_SUCCESS || n == 0)
-        return KD_ERR_TARGET;
-    memcpy(buf, rep.data, n);
-    *got = n;
-    return KD_OK;
+    return rc != KD_OK ? rc : read_request(ctx, &req, false, buf, len, got);
 }
 
 static int op_get_context(void *ctx, uint16_t cpu, uint8_t *buf, uint32_t len, uint32_t *got)

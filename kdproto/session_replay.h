@@ -21,8 +21,7 @@ enum replay_next {
 };
 
 struct replay_stats {
-    uint64_t packets, requests, stops, breakins, reads_in_order, reads_from_memory, reads_failed,
-        memory_blocks;
+    uint64_t packets, requests, stops, breakins, reads_in_order, reads_from_memory, reads_failed;
     bool ran_out; /* a request came after the last one recorded (a cut recording) */
 };
 

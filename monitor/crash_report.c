@@ -131,8 +131,10 @@ static void build_breakdown(struct monitor *m)
     monitor_copy(m->crash.reason, sizeof m->crash.reason, unwind_stop_str(tr->stop));
 }
 
-static void fill_crash(struct monitor *m, enum mon_stop_kind kind)
+/* true when the faulting thread's row now shows the fault */
+static bool fill_crash(struct monitor *m, enum mon_stop_kind kind)
 {
+    bool moved = false;
     struct mon_crash *c = &m->crash;
     c->stops |= 1u << kind;
     c->have_code = m->cr.have_code;
@@ -161,10 +163,11 @@ static void fill_crash(struct monitor *m, enum mon_stop_kind kind)
                 r->min_headroom = r->headroom < r->min_headroom ? r->headroom : r->min_headroom;
                 if (r->used > r->peak_used)
                     r->peak_used = r->used;
-                m->crash_row_updated = true;
+                moved = true;
             }
         }
     build_breakdown(m);
+    return moved;
 }
 
 static void disarm(struct monitor *m, struct monitor_bp *bp)
@@ -223,9 +226,7 @@ int monitor_crash_stop(struct monitor *m, const struct kd_state_change *sc, bool
         break;
     }
     m->crashed = true;
-    m->crash_row_updated = false;
-    fill_crash(m, kind);
-    if (m->crash_row_updated)
+    if (fill_crash(m, kind))
         monitor_publish(m);
     if (m->crash.have_code)
         monitor_emit(m, MON_EV_STOP, "%s on cpu %u (bugcheck 0x%X, 0x%llx, 0x%llx, 0x%llx, 0x%llx)",

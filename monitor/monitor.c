@@ -89,7 +89,6 @@ void monitor_free(struct monitor *m)
         crash_record_fini(&m->cr);
     modules_free(m->mods);
     threads_free(m->threads);
-    free(m->usage);
     free(m->rows);
     free(m->sorted);
     free(m);
@@ -123,11 +122,9 @@ int monitor_walk_threads(struct monitor *m)
     size_t oldn = m->nrows;
     struct mon_thread *rows = calloc(n ? n : 1, sizeof *rows);
     struct mon_thread *sorted = calloc(n ? n : 1, sizeof *sorted);
-    struct threads_usage *usage = calloc(n ? n : 1, sizeof *usage);
-    if (!rows || !sorted || !usage) {
+    if (!rows || !sorted) {
         free(rows);
         free(sorted);
-        free(usage);
         return KD_ERR_NOMEM;
     }
     for (size_t i = 0; i < n; i++) {
@@ -151,10 +148,8 @@ int monitor_walk_threads(struct monitor *m)
     }
     free(m->rows);
     free(m->sorted);
-    free(m->usage);
     m->rows = rows;
     m->sorted = sorted;
-    m->usage = usage;
     m->nrows = n;
     m->rotor = 0;
     m->since_walk = 0;

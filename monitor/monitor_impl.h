@@ -41,9 +41,8 @@ struct monitor {
     struct offsets off;
     struct offsets_resolve_report off_report;
     struct threads_list *threads;
-    struct threads_usage *usage; /* one per thread */
-    struct mon_thread *rows;     /* one per thread, in list order */
-    struct mon_thread *sorted;   /* published copy, by headroom */
+    struct mon_thread *rows;   /* one per thread, in list order */
+    struct mon_thread *sorted; /* published copy, by headroom */
     size_t nrows;
     struct threads_cpu cpus[THREADS_MAX_CPUS];
     uint32_t ncpus;
@@ -61,7 +60,6 @@ struct monitor {
     struct monitor_paint paint[MONITOR_PAINT_SLOTS];
     uint64_t ist_top; /* TSS.Ist[1] of the processor that double-faulted */
     bool stopped, attached, detached;
-    bool crash_row_updated;
     uint64_t t0_ms; /* CLOCK_MONOTONIC at monitor_new */
 };
 

@@ -209,8 +209,7 @@ void monitor_publish(struct monitor *m)
     m->snap.threads = m->sorted;
     m->snap.nthreads = m->nrows;
     m->snap.seq++; /* a new picture, though no new sample */
-    struct mon_event ev = {.kind = MON_EV_SAMPLE, .snap = &m->snap};
-    ev.time_ms = monitor_now(m);
+    struct mon_event ev = {.kind = MON_EV_SAMPLE, .snap = &m->snap, .time_ms = monitor_now(m)};
     if (m->cfg.on_event)
         m->cfg.on_event(m->cfg.user, &ev);
 }
@@ -253,21 +252,13 @@ int monitor_sample_threads(struct monitor *m)
     free(done);
     if (!ended)
         monitor_paint_update(m);
-    memcpy(m->sorted, m->rows, n * sizeof *m->rows);
-    qsort(m->sorted, n, sizeof *m->sorted, by_headroom);
     struct mon_snapshot *s = &m->snap;
-    s->seq++;
     s->samples++;
     s->time_ms = monitor_now(m);
-    s->threads = m->sorted;
-    s->nthreads = n;
     s->sampled = sampled;
     s->stall_ms = (double)(s->time_ms - t0);
     if (s->stall_ms > s->stall_max_ms)
         s->stall_max_ms = s->stall_ms;
-    struct mon_event ev = {.kind = MON_EV_SAMPLE, .snap = s};
-    ev.time_ms = s->time_ms;
-    if (m->cfg.on_event)
-        m->cfg.on_event(m->cfg.user, &ev);
+    monitor_publish(m);
     return KD_OK;
 }

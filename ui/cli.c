@@ -9,7 +9,6 @@
 #include "watch.h"
 
 #include "ports.h"
-#include <unistd.h>
 
 #include <stdbool.h>
 #include <stdlib.h>
@@ -142,7 +141,6 @@ static int parse_watch(int argc, char **argv, struct watch_options *o, const cha
                 argv[0]);
         return 2;
     }
-    o->dashboard = !o->json && !o->text && isatty(STDOUT_FILENO);
     return 0;
 }
 

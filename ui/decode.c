@@ -231,6 +231,15 @@ static void describe_control(struct decoder *d, const struct capture_record *rec
     line_end(d);
 }
 
+/* Every datagram whose direction is known counts, opened or not. */
+static void count_dir(struct decode_stats *st, int h2t)
+{
+    if (h2t == 0)
+        st->dir_t2h++;
+    else if (h2t == 1)
+        st->dir_h2t++;
+}
+
 static void on_udp(struct decoder *d, const struct capture_record *rec)
 {
     struct decode_stats *st = d->st;
@@ -259,6 +268,7 @@ static void on_udp(struct decoder *d, const struct capture_record *rec)
     }
     if (!d->have_key) {
         int h2t = endpoint_dir(d, rec);
+        count_dir(st, h2t);
         if (!d->said_nokeyarg) {
             fprintf(d->err, "kdwatch: KDNET datagrams found but no --key given: "
                             "showing clear headers only\n");
@@ -276,10 +286,7 @@ static void on_udp(struct decoder *d, const struct capture_record *rec)
     if (rc == KD_ERR_NOKEY) {
         st->nokey++;
         int h2t = endpoint_dir(d, rec);
-        if (h2t == 0)
-            st->dir_t2h++;
-        if (h2t == 1)
-            st->dir_h2t++;
+        count_dir(st, h2t);
         emit_problem(d, rec, h2t, chan,
                      dup ? "data channel: no data key (duplicate datagram)"
                          : "data channel: no data key (handshake not captured)");
@@ -287,6 +294,7 @@ static void on_udp(struct decoder *d, const struct capture_record *rec)
     }
     if (rc != KD_OK) {
         int h2t = endpoint_dir(d, rec);
+        count_dir(st, h2t);
         if (rc == KD_ERR_AUTH) {
             if (st->auth_failed < 8)
                 d->auth_fail_frames[st->auth_failed] = (unsigned long)rec->frame;
@@ -301,10 +309,7 @@ static void on_udp(struct decoder *d, const struct capture_record *rec)
     }
     st->opened++;
     learn_target(d, rec, po.dg.host_to_target);
-    if (po.dg.host_to_target)
-        st->dir_h2t++;
-    else
-        st->dir_t2h++;
+    count_dir(st, po.dg.host_to_target);
     if (po.rekeyed)
         st->handshakes++;
     if (dup) {

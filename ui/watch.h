@@ -15,7 +15,7 @@ struct watch_options {
     int connect_timeout_ms;
     const char *record;  /* pcapng path or NULL */
     const char *symbols; /* ISF JSON or NULL */
-    bool json, text, dashboard;
+    bool json, text;     /* neither: the dashboard on a terminal, text otherwise */
     bool paint;
     const char *report;     /* final report path or NULL */
     const char *svg;        /* crash SVG path or NULL */

@@ -90,10 +90,12 @@ static inline int check_summary(const char *name)
     return check_failed_total ? 1 : 0;
 }
 
-/* Writes the hex digits of s (other characters are skipped, so "30 30 ..."
- * reads as written) as bytes at buf + off; returns off + bytes written. */
-static inline size_t check_hex(uint8_t *buf, size_t off, const char *s)
+/* Hex digits of s to bytes at out[cap] (other characters, such as spaces,
+ * are skipped, so "30 30 ..." reads as written); returns how many bytes s
+ * holds, even past cap, where nothing is written. */
+static inline size_t check_unhex(const char *s, uint8_t *out, size_t cap)
 {
+    size_t n = 0;
     int hi = -1;
     for (; *s; s++) {
         int v = (*s >= '0' && *s <= '9')   ? *s - '0'
@@ -106,10 +108,18 @@ static inline size_t check_hex(uint8_t *buf, size_t off, const char *s)
             hi = v;
             continue;
         }
-        buf[off++] = (uint8_t)(hi << 4 | v);
+        if (n < cap)
+            out[n] = (uint8_t)(hi << 4 | v);
+        n++;
         hi = -1;
     }
-    return off;
+    return n;
+}
+
+/* The hex bytes of s written at buf + off; returns off + bytes written. */
+static inline size_t check_hex(uint8_t *buf, size_t off, const char *s)
+{
+    return off + check_unhex(s, buf + off, SIZE_MAX);
 }
 
 /* A heap copy of exactly n bytes, so ASan catches any read past them. */

@@ -5,30 +5,6 @@
 #include "kd_api.h"
 #include "kd_status.h"
 
-/* Hex digits to bytes; anything else (spaces) is skipped. */
-static size_t unhex(const char *s, uint8_t *out, size_t cap)
-{
-    size_t n = 0;
-    int hi = -1;
-    for (; *s; s++) {
-        int v = (*s >= '0' && *s <= '9')   ? *s - '0'
-                : (*s >= 'a' && *s <= 'f') ? *s - 'a' + 10
-                : (*s >= 'A' && *s <= 'F') ? *s - 'A' + 10
-                                           : -1;
-        if (v < 0)
-            continue;
-        if (hi < 0) {
-            hi = v;
-            continue;
-        }
-        if (n < cap)
-            out[n] = (uint8_t)(hi << 4 | v);
-        n++;
-        hi = -1;
-    }
-    return n;
-}
-
 /* Decodes vec (hex) from an exact heap copy, re-encodes, compares bytes. */
 static void manip_roundtrip(const uint8_t *vec, size_t n, struct kd_manip *m)
 {
@@ -66,7 +42,7 @@ static const char boot_version_hex[] =
 static void test_version_boot_debugger(void)
 {
     uint8_t vec[64], out[KD_API_VERSION_SIZE];
-    size_t n = unhex(boot_version_hex, vec, sizeof vec);
+    size_t n = check_unhex(boot_version_hex, vec, sizeof vec);
     struct kd_version v;
     uint8_t *in = check_dup(vec, n);
     CHECK_EQ(n, 0x28);
@@ -93,12 +69,12 @@ static void test_version_boot_debugger(void)
 static void test_version_win81(void)
 {
     uint8_t vec[64], out[KD_API_VERSION_SIZE];
-    size_t n = unhex("0f 00 80 25 06 02 07 00"
-                     "64 86 0c 03 31 00 00 00"
-                     "00 80 c1 6b 02 f8 ff ff"
-                     "d0 22 ee 6b 02 f8 ff ff"
-                     "f0 91 ef 6b 02 f8 ff ff",
-                     vec, sizeof vec);
+    size_t n = check_unhex("0f 00 80 25 06 02 07 00"
+                           "64 86 0c 03 31 00 00 00"
+                           "00 80 c1 6b 02 f8 ff ff"
+                           "d0 22 ee 6b 02 f8 ff ff"
+                           "f0 91 ef 6b 02 f8 ff ff",
+                           vec, sizeof vec);
     struct kd_version v;
     CHECK_EQ(kd_api_version_decode(vec, n, &v), KD_OK);
     CHECK_EQ(v.major, 0x000F);
@@ -117,7 +93,7 @@ static void test_version_win81(void)
 static void test_version_truncated(void)
 {
     uint8_t vec[64];
-    size_t n = unhex(boot_version_hex, vec, sizeof vec);
+    size_t n = check_unhex(boot_version_hex, vec, sizeof vec);
     struct kd_version v;
     for (size_t len = 0; len < n; len++) {
         uint8_t *in = check_dup(vec, len);
@@ -138,11 +114,12 @@ static const char getversion_req_hex[] =
 static void test_manip_get_version(void)
 {
     uint8_t req_vec[64], rep_vec[64];
-    size_t nq = unhex(getversion_req_hex, req_vec, sizeof req_vec);
-    size_t nr = unhex("46 31 00 00 ff ff ff ff 00 00 00 00 78 56 34 12", rep_vec, sizeof rep_vec);
+    size_t nq = check_unhex(getversion_req_hex, req_vec, sizeof req_vec);
+    size_t nr =
+        check_unhex("46 31 00 00 ff ff ff ff 00 00 00 00 78 56 34 12", rep_vec, sizeof rep_vec);
     struct kd_manip req, rep, built;
     struct kd_version v;
-    nr += unhex(boot_version_hex, rep_vec + nr, sizeof rep_vec - nr);
+    nr += check_unhex(boot_version_hex, rep_vec + nr, sizeof rep_vec - nr);
     CHECK_EQ(nq, 0x38);
     CHECK_EQ(nr, 0x38);
     manip_roundtrip(req_vec, nq, &req);
@@ -163,7 +140,7 @@ static void test_manip_get_version(void)
     manip_expect(&built, rep_vec, nr);
     /* The host's builder: clean header. */
     kd_api_manip_req_get_version(&built);
-    unhex("46 31 00 00 00 00 00 00 03 01 00 00 00 00 00 00", req_vec, 16);
+    check_unhex("46 31 00 00 00 00 00 00 03 01 00 00 00 00 00 00", req_vec, 16);
     manip_expect(&built, req_vec, nq);
 }
 
@@ -177,7 +154,7 @@ static const char readvirt_req_hex[] =
 static void test_manip_read_virtual(void)
 {
     uint8_t vec[128], data[16];
-    size_t n = unhex(readvirt_req_hex, vec, sizeof vec);
+    size_t n = check_unhex(readvirt_req_hex, vec, sizeof vec);
     struct kd_manip m, req, rep;
     CHECK_EQ(kd_api_manip_req_read_virtual(&m, 0xad5e60, 16), KD_OK);
     manip_expect(&m, vec, n);
@@ -185,12 +162,12 @@ static void test_manip_read_virtual(void)
     CHECK_EQ(req.u.memory.address, 0xad5e60);
     CHECK_EQ(req.u.memory.count, 16);
     /* Reply: status 0, actual 16, then the LIST_ENTRY64 read. */
-    n = unhex("30 31 00 00 00 00 00 00 00 00 00 00 00 00 00 00"
-              "60 5e ad 00 00 00 00 00 10 00 00 00 10 00 00 00"
-              "00000000000000000000000000000000"
-              "0000000000000000"
-              "a0 5e ad 00 00 00 00 00 a0 5e ad 00 00 00 00 00",
-              vec, sizeof vec);
+    n = check_unhex("30 31 00 00 00 00 00 00 00 00 00 00 00 00 00 00"
+                    "60 5e ad 00 00 00 00 00 10 00 00 00 10 00 00 00"
+                    "00000000000000000000000000000000"
+                    "0000000000000000"
+                    "a0 5e ad 00 00 00 00 00 a0 5e ad 00 00 00 00 00",
+                    vec, sizeof vec);
     for (int i = 0; i < 16; i++)
         data[i] = vec[0x38 + i];
     CHECK_EQ(kd_api_manip_reply_read(&rep, &req, STATUS_SUCCESS, data, 16), KD_OK);
@@ -205,11 +182,11 @@ static void test_manip_read_failure(void)
 {
     /* The capture's failed read: 0xfffff780000003d8 -> 0xC0000001, no data. */
     uint8_t vec[64];
-    size_t n = unhex("30 31 00 00 00 00 00 00 01 00 00 c0 00 00 00 00"
-                     "d8 03 00 00 80 f7 ff ff 04 00 00 00 00 00 00 00"
-                     "00000000000000000000000000000000"
-                     "0000000000000000",
-                     vec, sizeof vec);
+    size_t n = check_unhex("30 31 00 00 00 00 00 00 01 00 00 c0 00 00 00 00"
+                           "d8 03 00 00 80 f7 ff ff 04 00 00 00 00 00 00 00"
+                           "00000000000000000000000000000000"
+                           "0000000000000000",
+                           vec, sizeof vec);
     struct kd_manip req, rep;
     CHECK_EQ(kd_api_manip_req_read_virtual(&req, 0xfffff780000003d8, 4), KD_OK);
     CHECK_EQ(kd_api_manip_reply_read(&rep, &req, STATUS_UNSUCCESSFUL, NULL, 0), KD_OK);
@@ -223,11 +200,11 @@ static void test_manip_control_space(void)
 {
     /* ReadControlSpace cpu 0, selector 2 (KSPECIAL_REGISTERS), 0xE0 bytes. */
     uint8_t vec[64], regs[0xE0] = {0};
-    size_t n = unhex("37 31 00 00 00 00 00 00 03 01 00 00 00 00 00 00"
-                     "02 00 00 00 00 00 00 00 e0 00 00 00 00 00 00 00"
-                     "00000000000000000000000000000000"
-                     "0000000000000000",
-                     vec, sizeof vec);
+    size_t n = check_unhex("37 31 00 00 00 00 00 00 03 01 00 00 00 00 00 00"
+                           "02 00 00 00 00 00 00 00 e0 00 00 00 00 00 00 00"
+                           "00000000000000000000000000000000"
+                           "0000000000000000",
+                           vec, sizeof vec);
     struct kd_manip m;
     uint8_t out[512];
     size_t used;
@@ -238,9 +215,9 @@ static void test_manip_control_space(void)
     CHECK_EQ(kd_api_manip_req_write_control(&m, 1, 2, regs, sizeof regs), KD_OK);
     CHECK_EQ(kd_api_manip_encode(&m, out, sizeof out, &used), KD_OK);
     CHECK_EQ(used, 0x38 + 0xE0);
-    unhex("38 31 00 00 00 00 01 00 03 01 00 00 00 00 00 00"
-          "02 00 00 00 00 00 00 00 e0 00 00 00 00 00 00 00",
-          vec, 32);
+    check_unhex("38 31 00 00 00 00 01 00 03 01 00 00 00 00 00 00"
+                "02 00 00 00 00 00 00 00 e0 00 00 00 00 00 00 00",
+                vec, 32);
     CHECK_BYTES(out, vec, 32);
     CHECK_EQ(out[0x38 + 0x10], 0xb0);
 }
@@ -251,11 +228,11 @@ static void test_manip_context(void)
     size_t n, used;
     struct kd_manip m, req, rep;
     /* GetContext cpu 1; WinDbg's junk 0x4D0 at 0x14 survives a round trip. */
-    n = unhex("32 31 00 00 00 00 01 00 03 01 00 00 00 00 00 00"
-              "00 00 00 00 d0 04 00 00 00 00 00 00 00 00 00 00"
-              "00000000000000000000000000000000"
-              "0000000000000000",
-              vec, sizeof vec);
+    n = check_unhex("32 31 00 00 00 00 01 00 03 01 00 00 00 00 00 00"
+                    "00 00 00 00 d0 04 00 00 00 00 00 00 00 00 00 00"
+                    "00000000000000000000000000000000"
+                    "0000000000000000",
+                    vec, sizeof vec);
     manip_roundtrip(vec, n, &req);
     CHECK_EQ(req.processor, 1);
     kd_api_manip_req_get_context(&m, 1);
@@ -274,7 +251,7 @@ static void test_manip_context(void)
     CHECK_EQ(kd_api_manip_req_set_context(&m, 0, ctx, sizeof ctx), KD_OK);
     m.u.context.flags = 0x58c;
     CHECK_EQ(kd_api_manip_encode(&m, out, sizeof out, &used), KD_OK);
-    unhex("33 31 00 00 00 00 00 00 03 01 00 00 00 00 00 00 8c 05 00 00", vec, 20);
+    check_unhex("33 31 00 00 00 00 00 00 03 01 00 00 00 00 00 00 8c 05 00 00", vec, 20);
     CHECK_BYTES(out, vec, 20);
     CHECK_EQ(used, 0x508);
 }
@@ -282,11 +259,11 @@ static void test_manip_context(void)
 static void test_manip_context_ex(void)
 {
     uint8_t vec[64], ctx[0x4D0] = {0};
-    size_t n = unhex("5f 31 00 00 00 00 00 00 03 01 00 00 00 00 00 00"
-                     "00 00 00 00 d0 04 00 00 00 00 00 00 00 00 00 00"
-                     "00000000000000000000000000000000"
-                     "0000000000000000",
-                     vec, sizeof vec);
+    size_t n = check_unhex("5f 31 00 00 00 00 00 00 03 01 00 00 00 00 00 00"
+                           "00 00 00 00 d0 04 00 00 00 00 00 00 00 00 00 00"
+                           "00000000000000000000000000000000"
+                           "0000000000000000",
+                           vec, sizeof vec);
     struct kd_manip m, rep;
     CHECK_EQ(kd_api_manip_req_get_context_ex(&m, 0, 0, 0x4D0), KD_OK);
     manip_expect(&m, vec, n);
@@ -294,11 +271,11 @@ static void test_manip_context_ex(void)
     CHECK_EQ(rep.u.context_ex.copied, 0x4D0);
     CHECK_EQ(kd_api_manip_reply_context(&rep, &m, STATUS_SUCCESS, ctx, 0x4D1), KD_ERR_LENGTH);
     /* The boot debugger's answer: 0xC0000001, nothing copied. */
-    n = unhex("5f 31 00 00 00 00 00 00 01 00 00 c0 00 00 00 00"
-              "00 00 00 00 d0 04 00 00 00 00 00 00 00 00 00 00"
-              "00000000000000000000000000000000"
-              "0000000000000000",
-              vec, sizeof vec);
+    n = check_unhex("5f 31 00 00 00 00 00 00 01 00 00 c0 00 00 00 00"
+                    "00 00 00 00 d0 04 00 00 00 00 00 00 00 00 00 00"
+                    "00000000000000000000000000000000"
+                    "0000000000000000",
+                    vec, sizeof vec);
     CHECK_EQ(kd_api_manip_reply_context(&rep, &m, STATUS_UNSUCCESSFUL, NULL, 0), KD_OK);
     manip_expect(&rep, vec, n);
 }
@@ -306,11 +283,11 @@ static void test_manip_context_ex(void)
 static void test_manip_breakpoints(void)
 {
     uint8_t vec[64];
-    size_t n = unhex("34 31 00 00 00 00 00 00 03 01 00 00 00 00 00 00"
-                     "7e f0 9c 00 00 00 00 00 00 00 00 00 00 00 00 00"
-                     "00000000000000000000000000000000"
-                     "0000000000000000",
-                     vec, sizeof vec);
+    size_t n = check_unhex("34 31 00 00 00 00 00 00 03 01 00 00 00 00 00 00"
+                           "7e f0 9c 00 00 00 00 00 00 00 00 00 00 00 00 00"
+                           "00000000000000000000000000000000"
+                           "0000000000000000",
+                           vec, sizeof vec);
     struct kd_manip m, rep;
     kd_api_manip_req_write_breakpoint(&m, 0x9cf07e);
     manip_expect(&m, vec, n);
@@ -321,11 +298,11 @@ static void test_manip_breakpoints(void)
     manip_roundtrip(vec, n, &rep);
     CHECK_EQ(rep.u.write_bp.handle, 1);
     /* RestoreBreakPoint(handle 32), as WinDbg does for 1..32 at connect. */
-    n = unhex("35 31 00 00 00 00 00 00 03 01 00 00 00 00 00 00"
-              "20 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00"
-              "00000000000000000000000000000000"
-              "0000000000000000",
-              vec, sizeof vec);
+    n = check_unhex("35 31 00 00 00 00 00 00 03 01 00 00 00 00 00 00"
+                    "20 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00"
+                    "00000000000000000000000000000000"
+                    "0000000000000000",
+                    vec, sizeof vec);
     kd_api_manip_req_restore_breakpoint(&m, 32);
     manip_expect(&m, vec, n);
 }
@@ -333,18 +310,18 @@ static void test_manip_breakpoints(void)
 static void test_manip_continue(void)
 {
     uint8_t vec[64];
-    size_t n = unhex("36 31 00 00 00 00 00 00 03 01 00 00 00 00 00 00"
-                     "02 00 01 00 00 00 00 00 00 00 00 00 00 00 00 00"
-                     "00000000000000000000000000000000"
-                     "0000000000000000",
-                     vec, sizeof vec);
+    size_t n = check_unhex("36 31 00 00 00 00 00 00 03 01 00 00 00 00 00 00"
+                           "02 00 01 00 00 00 00 00 00 00 00 00 00 00 00 00"
+                           "00000000000000000000000000000000"
+                           "0000000000000000",
+                           vec, sizeof vec);
     struct kd_manip m;
     kd_api_manip_req_continue(&m, DBG_CONTINUE);
     manip_expect(&m, vec, n);
     manip_roundtrip(vec, n, &m);
     CHECK_EQ(m.u.cont.status, DBG_CONTINUE);
     /* Reboot: nothing in the union. */
-    n = unhex("3b 31 00 00 00 00 00 00 03 01 00 00 00 00 00 00", vec, sizeof vec);
+    n = check_unhex("3b 31 00 00 00 00 00 00 03 01 00 00 00 00 00 00", vec, sizeof vec);
     memset(vec + n, 0, 0x28);
     kd_api_manip_req_reboot(&m);
     manip_expect(&m, vec, 0x38);
@@ -355,11 +332,11 @@ static void test_manip_continue2(void)
 {
     /* The capture's Continue2: 0x10002, TraceFlag 0, Dr7 0x400, start 1, end 0. */
     uint8_t vec[64];
-    size_t n = unhex("3c 31 00 00 00 00 00 00 03 01 00 00 00 00 00 00"
-                     "02 00 01 00 00 00 00 00 00 04 00 00 00 00 00 00"
-                     "01 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00"
-                     "0000000000000000",
-                     vec, sizeof vec);
+    size_t n = check_unhex("3c 31 00 00 00 00 00 00 03 01 00 00 00 00 00 00"
+                           "02 00 01 00 00 00 00 00 00 04 00 00 00 00 00 00"
+                           "01 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00"
+                           "0000000000000000",
+                           vec, sizeof vec);
     struct kd_control_set_amd64 set = {0, 0x400, 1, 0};
     struct kd_control_set_x86 x86 = {1, 0x400, 1, 0}, got;
     struct kd_manip m;
@@ -372,11 +349,11 @@ static void test_manip_continue2(void)
     CHECK_EQ(m.u.cont2.set.symbol_start, 1);
     CHECK_EQ(m.u.cont2.set.symbol_end, 0);
     /* x86 layout: four u32s from 0x14. */
-    n = unhex("3c 31 00 00 00 00 00 00 03 01 00 00 00 00 00 00"
-              "01 00 01 00 01 00 00 00 00 04 00 00 01 00 00 00"
-              "00000000000000000000000000000000"
-              "0000000000000000",
-              vec, sizeof vec);
+    n = check_unhex("3c 31 00 00 00 00 00 00 03 01 00 00 00 00 00 00"
+                    "01 00 01 00 01 00 00 00 00 04 00 00 01 00 00 00"
+                    "00000000000000000000000000000000"
+                    "0000000000000000",
+                    vec, sizeof vec);
     kd_api_manip_req_continue2_x86(&m, DBG_EXCEPTION_HANDLED, &x86);
     manip_expect(&m, vec, n);
     manip_roundtrip(vec, n, &m);
@@ -391,11 +368,11 @@ static void test_manip_write_virtual(void)
 {
     static const uint8_t data[] = {0xcc, 0x90, 0x90, 0xc3};
     uint8_t vec[64];
-    size_t n = unhex("31 31 00 00 00 00 00 00 03 01 00 00 00 00 00 00"
-                     "00 10 00 00 00 f8 ff ff 04 00 00 00 00 00 00 00"
-                     "00000000000000000000000000000000"
-                     "0000000000000000 cc 90 90 c3",
-                     vec, sizeof vec);
+    size_t n = check_unhex("31 31 00 00 00 00 00 00 03 01 00 00 00 00 00 00"
+                           "00 10 00 00 00 f8 ff ff 04 00 00 00 00 00 00 00"
+                           "00000000000000000000000000000000"
+                           "0000000000000000 cc 90 90 c3",
+                           vec, sizeof vec);
     struct kd_manip m, rep;
     CHECK_EQ(kd_api_manip_req_write_virtual(&m, 0xfffff80000001000, data, 4), KD_OK);
     manip_expect(&m, vec, n);

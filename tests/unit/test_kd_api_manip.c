@@ -5,30 +5,6 @@
 #include "kd_api.h"
 #include "kd_status.h"
 
-/* Hex digits to bytes; anything else (spaces) is skipped. */
-static size_t unhex(const char *s, uint8_t *out, size_t cap)
-{
-    size_t n = 0;
-    int hi = -1;
-    for (; *s; s++) {
-        int v = (*s >= '0' && *s <= '9')   ? *s - '0'
-                : (*s >= 'a' && *s <= 'f') ? *s - 'a' + 10
-                : (*s >= 'A' && *s <= 'F') ? *s - 'A' + 10
-                                           : -1;
-        if (v < 0)
-            continue;
-        if (hi < 0) {
-            hi = v;
-            continue;
-        }
-        if (n < cap)
-            out[n] = (uint8_t)(hi << 4 | v);
-        n++;
-        hi = -1;
-    }
-    return n;
-}
-
 /* Decodes vec (hex) from an exact heap copy, re-encodes, compares bytes. */
 static void manip_roundtrip(const uint8_t *vec, size_t n, struct kd_manip *m)
 {
@@ -96,7 +72,7 @@ static void test_manip_truncated_and_oversize(void)
 {
     uint8_t vec[4001] = {0};
     struct kd_manip m;
-    unhex(readvirt_req_hex, vec, sizeof vec);
+    check_unhex(readvirt_req_hex, vec, sizeof vec);
     for (size_t len = 0; len < KD_API_MANIP_SIZE; len++) {
         uint8_t *in = check_dup(vec, len);
         CHECK_EQ(kd_api_manip_decode(in, len, &m), KD_ERR_TRUNCATED);
@@ -111,11 +87,11 @@ static void test_manip_unknown_api(void)
 {
     /* 0x3199 is no DbgKd API: kept raw, data kept, not an error. */
     uint8_t vec[128];
-    size_t n = unhex("99 31 00 00 11 22 33 44 55 66 77 88 99 aa bb cc"
-                     "01 02 03 04 05 06 07 08 09 0a 0b 0c 0d 0e 0f 10"
-                     "11 12 13 14 15 16 17 18 19 1a 1b 1c 1d 1e 1f 20"
-                     "21 22 23 24 25 26 27 28 de ad be ef 42",
-                     vec, sizeof vec);
+    size_t n = check_unhex("99 31 00 00 11 22 33 44 55 66 77 88 99 aa bb cc"
+                           "01 02 03 04 05 06 07 08 09 0a 0b 0c 0d 0e 0f 10"
+                           "11 12 13 14 15 16 17 18 19 1a 1b 1c 1d 1e 1f 20"
+                           "21 22 23 24 25 26 27 28 de ad be ef 42",
+                           vec, sizeof vec);
     struct kd_manip m;
     manip_roundtrip(vec, n, &m);
     CHECK(!m.known);
