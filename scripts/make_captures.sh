@@ -7,7 +7,11 @@ set -e
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 for sc in doublefault-recursion stress; do
-    "$build/kdsim" --scenario $sc --threads 16 --seed 1 --listen "unix:$dir/$sc.sock" \
+    # the double fault at 150 ms per scenario tick: the stack is seen filling
+    # up over a dozen samples before the crash (the demo shows it)
+    tick=""
+    [ $sc = doublefault-recursion ] && tick="--tick-ms 150"
+    "$build/kdsim" --scenario $sc --threads 16 --seed 1 $tick --listen "unix:$dir/$sc.sock" \
         --exit-on-detach >"$dir/$sc.log" 2>&1 &
     i=0
     while [ ! -S "$dir/$sc.sock" ] && [ $i -lt 200 ]; do i=$((i + 1)); sleep 0.05; done

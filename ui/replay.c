@@ -37,10 +37,19 @@ static void on_event(void *user, const struct mon_event *ev)
 /* Waits (real time) until recorded time t at the current speed (0 = no
  * wait), serving the replay keys meanwhile: space pauses, + and - change
  * the speed, n goes on at once. */
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static void pace(struct watch_out *out, double *last, double t, double *speed, bool *paused)
 {
-    double wait = (*speed > 0 && *last > 0 && t > *last) ? (t - *last) / *speed : 0;
+    /* the wait is measured on the clock: the dashboard's idle returns early on a key */
+    double left = (*speed > 0 && t > *last) ? (t - *last) / *speed : 0;
     *last = t;
+    double prev = now_s();
     for (;;) {
         enum dash_action a = watch_out_take_action(out);
         if (a == DASH_ACTION_REPLAY_PAUSE)
@@ -51,16 +60,17 @@ static void pace(struct watch_out *out, double *last, double t, double *speed, b
             *speed = *speed > 0 ? *speed / 2 : 8;
         else if (a == DASH_ACTION_REPLAY_NEXT) {
             *paused = false;
-            wait = 0;
+            left = 0;
         }
         if (a != DASH_ACTION_NONE)
             watch_out_replay_state(out, *paused, *speed);
-        if (watch_out_quit(out) || (!*paused && wait <= 0))
+        if (watch_out_quit(out) || (!*paused && left <= 0))
             return;
-        int ms = *paused ? 100 : (wait > 0.1 ? 100 : (int)(wait * 1000) + 1);
-        watch_out_idle(out, ms);
+        watch_out_idle(out, *paused || left > 0.1 ? 100 : (int)(left * 1000) + 1);
+        double now = now_s();
         if (!*paused)
-            wait -= ms / 1000.0;
+            left -= now - prev;
+        prev = now;
     }
 }
 
@@ -228,7 +238,7 @@ int watch_replay(const struct watch_options *o, double speed)
                 kd_status_str(rc));
         return observe(o, key, stdout);
     }
-    double last = 0;
+    double last = replay_time(r); /* the first stop: attach time */
     bool paused = false;
     rc = monitor_sample(m);
     if (rc == KD_OK)
